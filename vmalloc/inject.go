@@ -1,0 +1,69 @@
+package vmalloc
+
+// Site names an allocation that fault injection can make fail.
+type Site uint8
+
+// The allocation sites of this layer.
+const (
+	SiteVmapArea   Site = iota // a vmap_area descriptor (kmem_cache_alloc of vmap_area_cachep)
+	SiteVMStruct               // a vm_struct (kzalloc in __get_vm_area_node)
+	SitePagesArray             // the pages[] array of a vmalloc area (kmalloc; larger ones are vmalloc'ed)
+	SitePageTable              // a page-table page for the kernel page table
+	SiteDataPage               // a data page backing vmalloc memory
+	numSites
+)
+
+var siteNames = [numSites]string{
+	SiteVmapArea: "vmap_area", SiteVMStruct: "vm_struct", SitePagesArray: "pages_array",
+	SitePageTable: "page_table", SiteDataPage: "data_page",
+}
+
+// String returns the site's name, e.g. "vmap_area".
+func (s Site) String() string {
+	if s < numSites {
+		return siteNames[s]
+	}
+	return "site?"
+}
+
+// Injector decides whether an allocation fails. The simulator's fault
+// injection implements it; a nil Injector never fails anything.
+type Injector interface {
+	Fail(site Site) bool
+}
+
+// failAt reports whether inj makes the allocation at site fail.
+func failAt(inj Injector, site Site) bool { return inj != nil && inj.Fail(site) }
+
+// vaCache is the vmap_area kmem_cache: released descriptors are kept on a
+// free list and handed out again, so steady-state allocation does not touch
+// the Go heap. inUse counts descriptors handed out and not released, which
+// the invariant check compares with the areas the allocator holds.
+type vaCache struct {
+	free  *vmapArea // singly linked through next
+	inUse int
+}
+
+// alloc returns a cleared descriptor, or nil when injection fails it.
+func (c *vaCache) alloc(inj Injector, site Site) *vmapArea {
+	if failAt(inj, site) {
+		return nil
+	}
+	va := c.free
+	if va != nil {
+		c.free = va.next
+		*va = vmapArea{}
+	} else {
+		va = new(vmapArea)
+	}
+	va.prev, va.next = va, va
+	c.inUse++
+	return va
+}
+
+// release returns va to the cache (kmem_cache_free).
+func (c *vaCache) release(va *vmapArea) {
+	*va = vmapArea{next: c.free}
+	c.free = va
+	c.inUse--
+}
