@@ -35,23 +35,32 @@ func FuzzAssemble(f *testing.F) {
 				}
 			}
 		}
-		listing := Disassemble(prog, s)
-		back, err := Assemble("listing", []byte(listing), s)
-		if err != nil {
-			t.Fatalf("listing does not assemble: %v\n%s", err, listing)
-		}
-		if len(back) != len(prog) {
-			t.Fatalf("listing has %d slots, program %d:\n%s", len(back), len(prog), listing)
-		}
-		for i := range prog {
-			if back[i] != prog[i] {
-				t.Fatalf("slot %d: %v re-assembles as %v:\n%s", i, prog[i], back[i], listing)
-			}
-		}
-		if strings.Contains(listing, ".8byte") && !strings.Contains(src, ".8byte") && !callsOutside(prog) {
-			t.Fatalf("listing of text without raw slots uses one:\n%s", listing)
+		checkListing(t, src, prog, Formatter{Syntax: s})
+		if s == SyntaxLLVM {
+			checkListing(t, src, prog, Formatter{Syntax: s, Hex: true})
 		}
 	})
+}
+
+// checkListing requires the formatter's listing of prog to assemble back to
+// prog, with raw slots only where src had them or a call leaves the program.
+func checkListing(t *testing.T, src string, prog []Insn, f Formatter) {
+	listing := f.Disassemble(prog)
+	back, err := Assemble("listing", []byte(listing), f.Syntax)
+	if err != nil {
+		t.Fatalf("listing does not assemble: %v\n%s", err, listing)
+	}
+	if len(back) != len(prog) {
+		t.Fatalf("listing has %d slots, program %d:\n%s", len(back), len(prog), listing)
+	}
+	for i := range prog {
+		if back[i] != prog[i] {
+			t.Fatalf("slot %d: %v re-assembles as %v:\n%s", i, prog[i], back[i], listing)
+		}
+	}
+	if strings.Contains(listing, ".8byte") && !strings.Contains(src, ".8byte") && !callsOutside(prog) {
+		t.Fatalf("listing of text without raw slots uses one:\n%s", listing)
+	}
 }
 
 // callsOutside reports whether a local call targets a slot outside prog (a

@@ -40,36 +40,41 @@ func FormatInsn(prog []Insn, pc int, s Syntax) string {
 
 // Format is FormatInsn with the formatter's options.
 func (f *Formatter) Format(prog []Insn, pc int) string {
+	text, _ := f.format(prog, pc)
+	return text
+}
+
+// Width returns how many slots the text of prog[pc] covers: 2 for a
+// BPF_LD_IMM64 printed with its second slot, else 1.
+func (f *Formatter) Width(prog []Insn, pc int) int {
+	_, n := f.format(prog, pc)
+	return n
+}
+
+func (f *Formatter) format(prog []Insn, pc int) (string, int) {
 	ins := prog[pc]
 	var next Insn
 	hasNext := pc+1 < len(prog)
 	if hasNext {
 		next = prog[pc+1]
 	}
+	width := 1
+	if ins.IsLdImm64() && hasNext {
+		width = 2
+	}
 	switch f.Syntax {
 	case SyntaxKernel:
-		return f.kernel(ins, next)
+		return f.kernel(ins, next), width
 	case SyntaxConformance:
 		if s, ok := conformanceText(ins, next, hasNext); ok {
-			return s
+			return s, width
 		}
 	default:
 		if s, ok := f.llvm(ins, next, hasNext); ok {
-			return s
+			return s, width
 		}
 	}
-	return rawSlot(ins)
-}
-
-// Width returns how many slots the instruction at prog[pc] covers when
-// printed: 2 for a well-formed BPF_LD_IMM64, else 1.
-func (f *Formatter) Width(prog []Insn, pc int) int {
-	if prog[pc].IsLdImm64() && pc+1 < len(prog) {
-		if f.Syntax == SyntaxKernel || ldImm64Second(prog[pc+1]) {
-			return 2
-		}
-	}
-	return 1
+	return rawSlot(ins), 1
 }
 
 // ldImm64Second reports whether next is a clean second slot of a wide load.

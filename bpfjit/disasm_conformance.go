@@ -130,7 +130,7 @@ func confALU(ins Insn) (string, bool) {
 		}
 		return "neg" + sfx + " " + d, true
 	case End:
-		if ins.Off != 0 || (ins.Imm != 16 && ins.Imm != 32 && ins.Imm != 64) || (c == ALU64Class && x) {
+		if ins.Src != 0 || ins.Off != 0 || (ins.Imm != 16 && ins.Imm != 32 && ins.Imm != 64) || (c == ALU64Class && x) {
 			return "", false
 		}
 		kind := "le"

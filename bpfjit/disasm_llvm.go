@@ -64,8 +64,8 @@ func regName(r Register, w32 bool) string {
 // if the encoding has no LLVM text: an unknown operation, a non-zero field
 // the form does not use, or one of the kernel-internal probe modes.
 func (f *Formatter) llvm(ins Insn, next Insn, hasNext bool) (string, bool) {
-	if ins.Dst >= 16 || ins.Src >= 16 {
-		return "", false
+	if ins.Dst >= MaxReg || ins.Src >= MaxReg {
+		return "", false // LLVM has no r11-r15
 	}
 	switch c := ins.Code.Class(); c {
 	case ALUClass, ALU64Class:

@@ -121,10 +121,11 @@ func TestConformanceAssembly(t *testing.T) {
 // both assembler syntaxes and assembles the text again.
 func TestConformanceDisassemblyRoundTrip(t *testing.T) {
 	_, tests := conformanceFiles(t)
-	for _, s := range []Syntax{SyntaxConformance, SyntaxLLVM} {
+	for _, f := range []Formatter{{Syntax: SyntaxConformance}, {Syntax: SyntaxLLVM}, {Syntax: SyntaxLLVM, Hex: true}} {
+		s := f.Syntax
 		same := 0
 		for _, ct := range tests {
-			text := Disassemble(ct.Program, s)
+			text := f.Disassemble(ct.Program)
 			require.NotContains(t, text, ".8byte", "%s: %v syntax fell back to a raw slot", ct.Name, s)
 			back, err := Assemble(ct.Name, []byte(text), s)
 			if err != nil {
@@ -137,7 +138,7 @@ func TestConformanceDisassemblyRoundTrip(t *testing.T) {
 			}
 			same++
 		}
-		t.Logf("conformance programs through %v syntax: %d/%d re-assemble identically", s, same, len(tests))
+		t.Logf("conformance programs through %v syntax (hex %v): %d/%d re-assemble identically", s, f.Hex, same, len(tests))
 	}
 }
 
