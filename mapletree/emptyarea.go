@@ -1,0 +1,299 @@
+package mapletree
+
+import (
+	"github.com/arenasim/arenasim/internal/errno"
+)
+
+// revAwalk models mas_rev_awalk: in mas.node, find the highest gap of size
+// that lies in [mas.index, mas.last] and descend into it. It returns true
+// when it settled on a leaf slot (gapMin/gapMax set) or failed (error in the
+// State).
+func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
+	if mas.isErr() {
+		return true
+	}
+	n := mas.node
+	typ := n.typ
+	gaps := typ == mapleArange64
+	offset := mas.offset
+	min := n.safeMin(offset, mas.min)
+	// Skip out of bounds.
+	for mas.last < min {
+		offset--
+		min = n.safeMin(offset, mas.min)
+	}
+	max := n.safePivot(offset, mas.max)
+	var gap uint64
+	for mas.index <= max {
+		gap = 0
+		if gaps {
+			gap = n.gap[offset]
+		} else if n.slotNull(offset) {
+			gap = max - min + 1
+		}
+		if gap != 0 {
+			if size <= gap && size <= mas.last-min+1 {
+				goto found
+			}
+			if !gaps {
+				// The next slot cannot be a gap.
+				if offset < 2 {
+					goto ascend
+				}
+				offset -= 2
+				max = n.pivot[offset]
+				min = n.safeMin(offset, mas.min)
+				continue
+			}
+		}
+		if offset == 0 {
+			goto ascend
+		}
+		offset--
+		max = min - 1
+		min = n.safeMin(offset, mas.min)
+	}
+found:
+	if mas.index > max || size-1 > max-mas.index {
+		mas.setErr(errno.EBUSY)
+		return false
+	}
+	if typ.isLeaf() {
+		mas.offset = offset
+		*gapMin = min
+		*gapMax = min + gap - 1
+		return true
+	}
+	// Descend (under the lock only).
+	mas.node = n.child(offset)
+	mas.min = min
+	mas.max = max
+	mas.offset = mas.dataEnd()
+	return false
+
+ascend:
+	if !mas.isRootNode() {
+		return false
+	}
+	mas.setErr(errno.EBUSY)
+	return false
+}
+
+// anodeDescend models mas_anode_descend: in mas.node, find the lowest gap
+// of size inside [mas.index, mas.last]; descend into it or settle on a leaf
+// slot (true). It sets EBUSY (and returns true) once past mas.last.
+func (mas *State) anodeDescend(size uint64) bool {
+	n := mas.node
+	typ := n.typ
+	gaps := typ == mapleArange64
+	offset := mas.offset
+	min := n.safeMin(offset, mas.min)
+	dataEnd := n.dataEnd(mas.max)
+	found := false
+	for ; offset <= dataEnd; offset++ {
+		pivot := n.safePivot(offset, mas.max)
+		// Not within the lower bound.
+		if mas.index <= pivot {
+			var gap uint64
+			isGap := true
+			if gaps {
+				gap = n.gap[offset]
+			} else if n.slotNull(offset) {
+				gap = minU64(pivot, mas.last) - maxU64(mas.index, min) + 1
+			} else {
+				isGap = false
+			}
+			if isGap && gap >= size {
+				if typ.isLeaf() {
+					found = true
+					break
+				}
+				mas.node = n.child(offset)
+				mas.min = min
+				mas.max = pivot
+				offset = 0
+				break
+			}
+		}
+		min = pivot + 1
+		if mas.last <= pivot {
+			mas.setErr(errno.EBUSY)
+			return true
+		}
+	}
+	mas.offset = offset
+	return found
+}
+
+func minU64(a, b uint64) uint64 { return min(a, b) }
+func maxU64(a, b uint64) uint64 { return max(a, b) }
+
+// rewindNode models mas_rewind_node: step back one slot, climbing as needed.
+func (mas *State) rewindNode() bool {
+	var slot uint8
+	for {
+		if mas.isRootNode() {
+			slot = mas.offset
+			if slot == 0 {
+				return false
+			}
+		} else {
+			mas.ascend()
+			slot = mas.offset
+		}
+		if slot != 0 {
+			break
+		}
+	}
+	mas.offset = slot - 1
+	return true
+}
+
+// skipNode models mas_skip_node: move past the current node.
+func (mas *State) skipNode() bool {
+	if mas.isErr() {
+		return false
+	}
+	for {
+		if mas.isRootNode() {
+			if mas.offset >= mas.dataEnd() {
+				mas.setErr(errno.EBUSY)
+				return false
+			}
+		} else {
+			mas.ascend()
+		}
+		if mas.offset < mas.dataEnd() {
+			break
+		}
+	}
+	mas.offset++
+	return true
+}
+
+// awalk models mas_awalk: search low to high for a gap of size.
+func (mas *State) awalk(size uint64) {
+	var last *node
+	for !mas.isErr() && !mas.anodeDescend(size) {
+		if last == mas.node {
+			mas.skipNode()
+		} else {
+			last = mas.node
+		}
+	}
+}
+
+// sparseArea models mas_sparse_area: the answer for an empty tree or a
+// bare root entry (which occupies index 0).
+func (mas *State) sparseArea(min, max, size uint64, fwd bool) error {
+	if !mas.isNone() && min == 0 {
+		min++
+		// min moved: the window must still fit.
+		if min > max || max-min+1 < size {
+			return errno.EBUSY
+		}
+	}
+	if fwd {
+		mas.index = min
+		mas.last = min + size - 1
+	} else {
+		mas.last = max
+		mas.index = max - size + 1
+	}
+	return nil
+}
+
+// EmptyArea models mas_empty_area: find the lowest range of size empty
+// indices inside [min, max] and set [Index, Last] to it. It fails with
+// EINVAL for an impossible window and EBUSY when nothing fits. Called
+// again without a Reset, it continues the search (for retry loops). Hold
+// the tree's lock if other goroutines write.
+func (mas *State) EmptyArea(min, max, size uint64) error {
+	if min > max {
+		return errno.Errorf(errno.EINVAL, "mapletree: empty area: min %#x > max %#x", min, max)
+	}
+	if size == 0 || max-min < size-1 {
+		return errno.Errorf(errno.EINVAL, "mapletree: empty area: size %#x does not fit [%#x, %#x]", size, min, max)
+	}
+	switch {
+	case mas.isStart():
+		mas.start()
+	case mas.offset >= 2:
+		mas.offset -= 2
+	default:
+		if !mas.skipNode() {
+			return errno.EBUSY
+		}
+	}
+	// An empty tree or a bare root entry.
+	if mas.isNone() || mas.isPtr() {
+		return mas.sparseArea(min, max, size, true)
+	}
+	// The start of the window can only be within these values.
+	mas.index = min
+	mas.last = max
+	mas.awalk(size)
+	if mas.isErr() {
+		return mas.err
+	}
+	n := mas.node
+	lo := n.safeMin(mas.offset, mas.min)
+	if mas.index < lo {
+		mas.index = lo
+	}
+	mas.last = mas.index + size - 1
+	mas.end = n.dataEnd(mas.max)
+	return nil
+}
+
+// EmptyAreaRev models mas_empty_area_rev: like EmptyArea but the highest
+// fitting range.
+func (mas *State) EmptyAreaRev(min, max, size uint64) error {
+	last := mas.node
+	if min > max {
+		return errno.Errorf(errno.EINVAL, "mapletree: empty area: min %#x > max %#x", min, max)
+	}
+	if size == 0 || max-min < size-1 {
+		return errno.Errorf(errno.EINVAL, "mapletree: empty area: size %#x does not fit [%#x, %#x]", size, min, max)
+	}
+	if mas.isStart() {
+		mas.start()
+	} else if mas.offset < 2 && !mas.rewindNode() {
+		return errno.EBUSY
+	}
+	if mas.isNone() || mas.isPtr() {
+		return mas.sparseArea(min, max, size, false)
+	} else if mas.offset >= 2 {
+		mas.offset -= 2
+	} else {
+		mas.offset = mas.dataEnd()
+	}
+	// The start of the window can only be within these values.
+	mas.index = min
+	mas.last = max
+	for !mas.revAwalk(size, &min, &max) {
+		if mas.isErr() {
+			continue // revAwalk reports the error next time round
+		}
+		if last == mas.node {
+			if !mas.rewindNode() {
+				return errno.EBUSY
+			}
+		} else {
+			last = mas.node
+		}
+	}
+	if mas.isErr() {
+		return mas.err
+	}
+	if mas.offset == mapleNodeSlots {
+		return errno.EBUSY
+	}
+	// Trim the upper limit to max.
+	if max < mas.last {
+		mas.last = max
+	}
+	mas.index = mas.last - size + 1
+	mas.end = mas.dataEnd()
+	return nil
+}

@@ -1,0 +1,99 @@
+package mapletree
+
+import "math"
+
+// leafMaxGap models mas_leaf_max_gap: the largest run of empty indices in
+// the leaf at mas.node. NULL slots are never adjacent, so the scan skips the
+// slot after each NULL; the tail of the right-most leaf counts up to
+// ULONG_MAX.
+func (mas *State) leafMaxGap() uint64 {
+	n := mas.node
+	var maxGap uint64
+	i := 1
+	if n.etype[0] == nil {
+		maxGap = n.pivot[0] - mas.min + 1
+		i = 2
+	}
+	maxPiv := int(n.dataEnd(mas.max)) - 1
+	if maxPiv < 0 {
+		// A single-slot leaf: only slot 0, handled above.
+		return maxGap
+	}
+	if mas.max == math.MaxUint64 && maxPiv+1 < mapleRange64Slots && n.etype[maxPiv+1] == nil {
+		gap := math.MaxUint64 - n.pivot[maxPiv]
+		if gap > maxGap {
+			maxGap = gap
+		}
+		if maxGap > n.pivot[maxPiv]-mas.min {
+			return maxGap
+		}
+	}
+	for ; i <= maxPiv; i++ {
+		if n.etype[i] != nil {
+			continue
+		}
+		gap := n.pivot[i] - n.pivot[i-1]
+		if gap > maxGap {
+			maxGap = gap
+		}
+		i++ // there cannot be two gaps in a row
+	}
+	return maxGap
+}
+
+// maxGapOf models mas_max_gap: a leaf's computed gap, or an arange64 node's
+// recorded largest gap.
+func (mas *State) maxGapOf() uint64 {
+	n := mas.node
+	if n.typ.isLeaf() {
+		return mas.leafMaxGap()
+	}
+	return n.gap[n.meta.gap]
+}
+
+// parentGap models mas_parent_gap: record gap value nv at offset of the
+// parent and carry the change upwards while it changes a node's maximum.
+func (mas *State) parentGap(offset uint8, nv uint64) {
+	t := mas.tree
+	cur := mas.node
+	p := cur.parentNode()
+	for {
+		metaOffset := p.meta.gap
+		metaGap := p.gap[metaOffset]
+		p.gap[offset] = nv
+		if metaGap == nv {
+			return
+		}
+		if offset != metaOffset {
+			if metaGap > nv {
+				return
+			}
+			p.meta.gap = offset
+		} else if nv < metaGap {
+			nv, metaOffset = p.maxGap()
+			p.meta.gap = metaOffset
+		}
+		if t.isRoot(p) {
+			return
+		}
+		offset = t.parentSlot(p)
+		cur = p
+		p = cur.parentNode()
+	}
+}
+
+// updateGap models mas_update_gap: recompute the gap of mas.node and push a
+// change into its parent.
+func (mas *State) updateGap() {
+	if !mas.tree.isAlloc() {
+		return
+	}
+	if mas.isRootNode() {
+		return
+	}
+	maxGap := mas.maxGapOf()
+	pslot := mas.tree.parentSlot(mas.node)
+	if mas.node.parentNode().gap[pslot] != maxGap {
+		mas.parentGap(pslot, maxGap)
+	}
+}

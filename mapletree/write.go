@@ -1,0 +1,644 @@
+package mapletree
+
+import (
+	"math"
+
+	"github.com/arenasim/arenasim/internal/errno"
+)
+
+// wrState is struct ma_wr_state: the write walk's view of the node being
+// changed.
+type wrState struct {
+	mas              *State
+	node             *node
+	rMin, rMax       uint64 // range of the slot at mas.offset
+	typ              nodeType
+	offsetEnd        uint8  // slot where the write ends
+	endPiv           uint64 // pivot (or max) of offsetEnd
+	entry            eword  // what is being written
+	content          eword  // what mas.offset held (a child in slot word for internal nodes)
+	vacantHeight     uint8  // deepest level with a free slot
+	sufficientHeight uint8  // deepest level that stays sufficient after losing a slot
+}
+
+func newWrState(mas *State, entry eword) wrState {
+	return wrState{mas: mas, entry: entry}
+}
+
+// contentNode returns the content as a child node (internal levels).
+func (wr *wrState) contentNode() *node { return (*node)(wr.content.data) }
+
+// nodeWalk models mas_wr_node_walk: find the slot of mas.index in mas.node,
+// starting at mas.offset, and record its range.
+func (wr *wrState) nodeWalk() {
+	mas := wr.mas
+	n := mas.node
+	wr.node = n
+	count := n.dataEnd(mas.max)
+	mas.end = count
+	offset := mas.offset
+	for offset < count && mas.index > n.pivot[offset] {
+		offset++
+	}
+	if offset < count {
+		wr.rMax = n.pivot[offset]
+	} else {
+		wr.rMax = mas.max
+	}
+	wr.rMin = n.safeMin(offset, mas.min)
+	wr.offsetEnd = offset
+	mas.offset = offset
+}
+
+// isSpanWr models mas_is_span_wr: does the write leave this node, or would
+// it end a non-right-most leaf with NULL?
+func (wr *wrState) isSpanWr() bool {
+	max := wr.rMax
+	last := wr.mas.last
+	if last < max {
+		return false
+	}
+	if wr.typ.isLeaf() {
+		max = wr.mas.max
+		if last < max {
+			return false
+		}
+	}
+	if last == max {
+		if !wr.entry.isNull() || last == math.MaxUint64 {
+			return false
+		}
+	}
+	return true
+}
+
+// walkDescend models mas_wr_walk_descend.
+func (wr *wrState) walkDescend() {
+	wr.typ = wr.mas.node.typ
+	wr.nodeWalk()
+}
+
+// walkTraverse models mas_wr_walk_traverse: step into the child found.
+func (wr *wrState) walkTraverse() {
+	mas := wr.mas
+	mas.max = wr.rMax
+	mas.min = wr.rMin
+	mas.node = wr.contentNode()
+	mas.offset = 0
+	mas.depth++
+}
+
+// slotContent reads slot off of the walked node as the content.
+func (wr *wrState) slotContent(off uint8) eword {
+	n := wr.node
+	if n.typ.isLeaf() {
+		return n.entry(off)
+	}
+	return eword{data: n.slot[off]}
+}
+
+// walk models mas_wr_walk: descend to the leaf that takes the write,
+// recording vacant and sufficient heights. It returns false for a spanning
+// write.
+func (wr *wrState) walk() bool {
+	mas := wr.mas
+	for {
+		wr.walkDescend()
+		if wr.isSpanWr() {
+			return false
+		}
+		wr.content = wr.slotContent(mas.offset)
+		if wr.typ.isLeaf() {
+			return true
+		}
+		if mas.end < wr.typ.slots()-1 {
+			wr.vacantHeight = mas.depth + 1
+		}
+		if mas.isRootNode() {
+			// The root needs more than two entries to stay sufficient.
+			if mas.end > 2 {
+				wr.sufficientHeight = 1
+			}
+		} else if mas.end > wr.typ.minSlots()+1 {
+			wr.sufficientHeight = mas.depth + 1
+		}
+		wr.walkTraverse()
+	}
+}
+
+// walkIndex models mas_wr_walk_index: descend to mas.index, ignoring spans.
+func (wr *wrState) walkIndex() {
+	mas := wr.mas
+	for {
+		wr.walkDescend()
+		wr.content = wr.slotContent(mas.offset)
+		if wr.typ.isLeaf() {
+			return
+		}
+		wr.walkTraverse()
+	}
+}
+
+// endPivot models mas_wr_end_piv: find the slot where the write ends.
+func (wr *wrState) endPivot() {
+	mas := wr.mas
+	for wr.offsetEnd < mas.end && mas.last > wr.node.pivot[wr.offsetEnd] {
+		wr.offsetEnd++
+	}
+	if wr.offsetEnd < mas.end {
+		wr.endPiv = wr.node.pivot[wr.offsetEnd]
+	} else {
+		wr.endPiv = mas.max
+	}
+}
+
+// extendNull models mas_wr_extend_null: a NULL write swallows NULL
+// neighbours so that NULL ranges stay merged.
+func (wr *wrState) extendNull() {
+	mas := wr.mas
+	n := wr.node
+	if n.etype[wr.offsetEnd] == nil {
+		mas.last = wr.endPiv
+	} else if mas.last == wr.endPiv && mas.end != wr.offsetEnd &&
+		n.etype[wr.offsetEnd+1] == nil {
+		wr.offsetEnd++
+		if wr.offsetEnd == mas.end {
+			mas.last = mas.max
+		} else {
+			mas.last = n.pivot[wr.offsetEnd]
+		}
+		wr.endPiv = mas.last
+	}
+	if wr.content.isNull() {
+		mas.index = wr.rMin
+	} else if mas.index == wr.rMin && mas.offset != 0 && n.etype[mas.offset-1] == nil {
+		mas.offset--
+		mas.index = n.safeMin(mas.offset, mas.min)
+		wr.rMin = mas.index
+		wr.rMax = n.pivot[mas.offset]
+	}
+}
+
+// newEnd models mas_wr_new_end: the data end after the write.
+func (wr *wrState) newEnd() uint8 {
+	mas := wr.mas
+	newEnd := mas.end + 2
+	newEnd -= wr.offsetEnd - mas.offset
+	if wr.rMin == mas.index {
+		newEnd--
+	}
+	if wr.endPiv == mas.last {
+		newEnd--
+	}
+	return newEnd
+}
+
+// storeType models mas_wr_store_type: choose the write path exactly as the
+// kernel does.
+func (wr *wrState) storeType() storeType {
+	mas := wr.mas
+	if mas.isNone() || mas.isPtr() {
+		return wrStoreRoot
+	}
+	if !wr.walk() {
+		return wrSpanningStore
+	}
+	// At the leaf that takes the write.
+	wr.endPivot()
+	if wr.entry.isNull() {
+		wr.extendNull()
+	}
+	if wr.rMin == mas.index && wr.rMax == mas.last {
+		return wrExactFit
+	}
+	if mas.index == 0 && mas.last == math.MaxUint64 {
+		return wrNewRoot
+	}
+	newEnd := wr.newEnd()
+	if newEnd < wr.typ.minSlots() {
+		if !mas.isRootNode() && mas.flags&maStateBulk == 0 {
+			return wrRebalance
+		}
+		return wrNodeStore
+	}
+	if newEnd >= wr.typ.slots() {
+		return wrSplitStore
+	}
+	inRCU := mas.tree.InRCU()
+	if !inRCU && mas.offset == mas.end {
+		return wrAppend
+	}
+	if newEnd == mas.end && (!inRCU || wr.offsetEnd-mas.offset == 1) {
+		return wrSlotStore
+	}
+	return wrNodeStore
+}
+
+// preallocSetup models mas_wr_prealloc_setup: decide whether the State can
+// be reused from where it stands or must walk from the root.
+func (wr *wrState) preallocSetup() {
+	mas := wr.mas
+	if !mas.isActive() {
+		switch mas.status {
+		case StatusStart:
+			wr.content = mas.start()
+			return
+		case StatusPause, StatusNone, StatusOverflow, StatusUnderflow:
+			mas.Reset()
+			wr.content = mas.start()
+			return
+		}
+	}
+	// A lenient mas_is_span_wr: writes may span inside this node.
+	switch {
+	case mas.last > mas.max:
+		mas.Reset()
+	case !wr.entry.isNull():
+	case (mas.node == nil || mas.node.typ.isLeaf()) && mas.last == mas.max:
+		mas.Reset()
+	}
+	wr.content = mas.start()
+}
+
+// preallocCalc models mas_prealloc_calc: how many nodes the chosen store
+// needs at most.
+func (wr *wrState) preallocCalc() int {
+	mas := wr.mas
+	height := mas.height()
+	ret := height*3 + 1
+	delta := height - int(wr.vacantHeight)
+	switch mas.storeType {
+	case wrExactFit, wrAppend, wrSlotStore:
+		ret = 0
+	case wrSpanningStore:
+		if wr.sufficientHeight < wr.vacantHeight {
+			ret = (height-int(wr.sufficientHeight))*3 + 1
+		} else {
+			ret = delta*3 + 1
+		}
+	case wrSplitStore:
+		ret = delta*2 + 1
+	case wrRebalance:
+		if wr.sufficientHeight < wr.vacantHeight {
+			ret = (height-int(wr.sufficientHeight))*2 + 1
+		} else {
+			ret = delta*2 + 1
+		}
+	case wrNodeStore:
+		ret = 0
+		if mas.tree.InRCU() {
+			ret = 1
+		}
+	case wrNewRoot:
+		ret = 1
+	case wrStoreRoot:
+		if mas.last != 0 || mas.index != 0 || isInternalWord(wr.entry) {
+			ret = 1
+		} else {
+			ret = 0
+		}
+	}
+	return ret
+}
+
+// preallocate models mas_wr_preallocate.
+func (wr *wrState) preallocate() {
+	wr.preallocSetup()
+	wr.mas.storeType = wr.storeType()
+	if req := wr.preallocCalc(); req != 0 {
+		wr.mas.nodeCount(req)
+	}
+}
+
+// storeEntry models mas_wr_store_entry: run the chosen write path.
+func (wr *wrState) storeEntry() {
+	mas := wr.mas
+	newEnd := wr.newEnd()
+	switch mas.storeType {
+	case wrExactFit:
+		n := mas.node
+		if mas.tree.InRCU() {
+			n.writeBegin()
+			n.storeEntryRCU(mas.offset, wr.entry)
+			n.writeEnd()
+		} else {
+			n.setEntry(mas.offset, wr.entry)
+		}
+		if wr.entry.isNull() != wr.content.isNull() {
+			mas.updateGap()
+		}
+	case wrAppend:
+		wr.appendStore(newEnd)
+	case wrSlotStore:
+		wr.slotStore()
+	case wrNodeStore:
+		wr.nodeStore(newEnd)
+	case wrSpanningStore:
+		wr.spanningStore()
+	case wrSplitStore, wrRebalance:
+		wr.bnode()
+	case wrNewRoot:
+		mas.newRoot(wr.entry)
+	case wrStoreRoot:
+		mas.storeRoot(wr.entry)
+	}
+}
+
+// appendStore models mas_wr_append: write past the end of the node in place
+// (never in RCU mode, where a reader may have cached the end).
+func (wr *wrState) appendStore(newEnd uint8) {
+	mas := wr.mas
+	n := wr.node
+	end := mas.end
+	if newEnd < wr.typ.pivots() {
+		n.pivot[newEnd] = n.pivot[end]
+		n.setMeta(0, newEnd)
+	}
+	if newEnd == end+1 {
+		if mas.last == wr.rMax {
+			// Append to the end of the range.
+			n.setEntry(newEnd, wr.entry)
+			n.pivot[end] = mas.index - 1
+			mas.offset = newEnd
+		} else {
+			// Append to the start of the range.
+			n.setEntry(newEnd, wr.content)
+			n.pivot[end] = mas.last
+			n.setEntry(end, wr.entry)
+		}
+	} else {
+		// Append inside the range without touching its boundaries.
+		n.setEntry(newEnd, wr.content)
+		n.pivot[end+1] = mas.last
+		n.setEntry(end+1, wr.entry)
+		n.pivot[end] = mas.index - 1
+		mas.offset = end + 1
+	}
+	if wr.content.isNull() || wr.entry.isNull() {
+		mas.updateGap()
+	}
+	mas.end = newEnd
+}
+
+// slotStore models mas_wr_slot_store: move one boundary (or, outside RCU
+// mode, two) and write one slot in place.
+func (wr *wrState) slotStore() {
+	mas := wr.mas
+	n := wr.node
+	offset := mas.offset
+	rcu := mas.tree.InRCU()
+	gap := n.etype[offset] == nil || n.etype[offset+1] == nil
+	if rcu {
+		n.writeBegin()
+	}
+	if wr.offsetEnd-offset == 1 {
+		if mas.index == wr.rMin {
+			// Overwrite the range and part of the next one.
+			wr.setSlot(offset, wr.entry, rcu)
+			wr.setPivot(offset, mas.last, rcu)
+		} else {
+			// Overwrite part of the range and the next one.
+			wr.setSlot(offset+1, wr.entry, rcu)
+			wr.setPivot(offset, mas.index-1, rcu)
+			mas.offset++
+		}
+	} else {
+		// Expand into the middle of three ranges (never in RCU mode).
+		gap = gap || n.etype[offset+2] == nil
+		wr.setSlot(offset+1, wr.entry, rcu)
+		wr.setPivot(offset, mas.index-1, rcu)
+		wr.setPivot(offset+1, mas.last, rcu)
+		mas.offset++
+	}
+	if rcu {
+		n.writeEnd()
+	}
+	if wr.entry.isNull() || gap {
+		mas.updateGap()
+	}
+}
+
+func (wr *wrState) setSlot(i uint8, w eword, rcu bool) {
+	if rcu {
+		wr.node.storeEntryRCU(i, w)
+	} else {
+		wr.node.setEntry(i, w)
+	}
+}
+
+func (wr *wrState) setPivot(i uint8, v uint64, rcu bool) {
+	if rcu {
+		wr.node.storePivotRCU(i, v)
+	} else {
+		wr.node.pivot[i] = v
+	}
+}
+
+// nodeStore models mas_wr_node_store: rebuild the leaf. Outside RCU mode the
+// new contents are built on the stack and copied over the node; in RCU mode
+// a new node replaces the old one, which is marked dead.
+func (wr *wrState) nodeStore(newEnd uint8) {
+	mas := wr.mas
+	offsetEnd := wr.offsetEnd
+	height := mas.height()
+	if mas.last == wr.endPiv {
+		offsetEnd++ // don't copy this offset
+	} else if wr.rMax == math.MaxUint64 {
+		mas.bulkRebalance(mas.end, wr.typ)
+	}
+	if mas.tree.InRCU() {
+		nn := mas.popNode(wr.typ)
+		wr.fillNodeStore(nn, offsetEnd, newEnd)
+		old := mas.node
+		mas.node = nn
+		mas.replaceNode(old, height)
+	} else {
+		var reuse node
+		reuse.reset(wr.typ)
+		wr.fillNodeStore(&reuse, offsetEnd, newEnd)
+		*wr.node = reuse
+	}
+	mas.updateGap()
+	mas.end = newEnd
+}
+
+// fillNodeStore builds the node-store result in dst (the body of
+// mas_wr_node_store between "set up node" and "done").
+func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
+	mas := wr.mas
+	src := wr.node
+	nodePivots := wr.typ.pivots()
+	dst.parent = src.parent
+	// Copy from the start to the insert point.
+	off := mas.offset
+	copy(dst.pivot[:off], src.pivot[:off])
+	copy(dst.slot[:off], src.slot[:off])
+	copy(dst.etype[:off], src.etype[:off])
+	// A new range starting after the old range's start.
+	if wr.rMin < mas.index {
+		dst.setEntry(off, wr.content)
+		dst.pivot[off] = mas.index - 1
+		off++
+		mas.offset = off
+	}
+	// The new entry and its range end.
+	if off < nodePivots {
+		dst.pivot[off] = mas.last
+	}
+	dst.setEntry(off, wr.entry)
+	if offsetEnd <= mas.end {
+		// Copy the rest of the node.
+		d := off + 1
+		size := mas.end - offsetEnd + 1
+		copy(dst.slot[d:d+size], src.slot[offsetEnd:offsetEnd+size])
+		copy(dst.etype[d:d+size], src.etype[offsetEnd:offsetEnd+size])
+		copy(dst.pivot[d:d+size-1], src.pivot[offsetEnd:offsetEnd+size-1])
+		if newEnd < nodePivots {
+			dst.pivot[newEnd] = mas.max
+		}
+	}
+	dst.leafSetMeta(newEnd)
+}
+
+// bnode models mas_wr_bnode: the slow path through a big node (split or
+// rebalance).
+func (wr *wrState) bnode() {
+	var b bigNode
+	wr.storeBNode(&b, wr.offsetEnd)
+	if wr.mas.storeType == wrRebalance {
+		wr.mas.rebalance(&b)
+		return
+	}
+	wr.mas.split(&b)
+}
+
+// putInTree models mas_put_in_tree: publish mas.node where old was, then
+// mark old dead.
+func (mas *State) putInTree(old *node, newHeight int) {
+	t := mas.tree
+	n := mas.node
+	if t.isRoot(n) {
+		t.setRootParent(n)
+		t.publishRoot(n)
+		t.setHeight(newHeight)
+	} else {
+		p := n.parentNode()
+		p.storeChildRCU(t.parentSlot(n), n)
+	}
+	old.setDead()
+}
+
+// replaceNode models mas_replace_node.
+func (mas *State) replaceNode(old *node, newHeight int) {
+	mas.putInTree(old, newHeight)
+	mas.free(old)
+}
+
+// rootExpand models mas_root_expand: turn the bare root (or empty tree)
+// into one leaf holding the old root entry, the new entry and the NULLs
+// around them.
+func (mas *State) rootExpand(entry eword) {
+	t := mas.tree
+	_, contents := t.loadRoot()
+	n := mas.popNode(mapleLeaf64)
+	t.setRootParent(n)
+	mas.node = n
+	mas.status = StatusActive
+	var slot uint8
+	if mas.index != 0 {
+		if !contents.isNull() {
+			n.setEntry(slot, contents)
+			if mas.index > 1 {
+				slot++
+			}
+		}
+		n.pivot[slot] = mas.index - 1
+		slot++
+	}
+	n.setEntry(slot, entry)
+	mas.offset = slot
+	n.pivot[slot] = mas.last
+	if mas.last != math.MaxUint64 {
+		slot++
+		n.pivot[slot] = math.MaxUint64
+	}
+	t.setHeight(1)
+	n.setMeta(0, slot)
+	t.publishRoot(n)
+}
+
+// storeRoot models mas_store_root: write into an empty tree or a tree that
+// is a bare entry.
+func (mas *State) storeRoot(entry eword) {
+	switch {
+	case entry.isNull():
+		if mas.index == 0 {
+			mas.tree.publishRootEntry(eword{})
+		}
+	case mas.last != 0 || mas.index != 0:
+		mas.rootExpand(entry)
+	case isInternalWord(entry):
+		mas.rootExpand(entry)
+	default:
+		mas.tree.publishRootEntry(entry)
+		mas.status = StatusStart
+	}
+}
+
+// isInternalWord reports the kernel's internal bit pattern for an entry.
+func isInternalWord(w eword) bool { return !w.isNull() && isInternal(w.unpack()) }
+
+// newRoot models mas_new_root: the write covers every index, so the tree
+// becomes one leaf (or empty) and the old nodes are discarded.
+func (mas *State) newRoot(entry eword) {
+	t := mas.tree
+	old, _ := t.loadRoot()
+	if entry.isNull() {
+		t.setHeight(0)
+		t.publishRootEntry(eword{})
+		mas.status = StatusStart
+	} else {
+		n := mas.popNode(mapleLeaf64)
+		t.setRootParent(n)
+		mas.node = n
+		mas.status = StatusActive
+		n.setEntry(0, entry)
+		n.pivot[0] = mas.last
+		t.setHeight(1)
+		t.publishRoot(n)
+	}
+	if old != nil {
+		mas.destroyWalk(old)
+	}
+}
+
+// insert models mas_insert: store only if nothing occupies [index, last].
+// It returns the content found; on failure the State holds EEXIST (or
+// ENOMEM).
+func (mas *State) insert(entry eword) eword {
+	wr := newWrState(mas, entry)
+	wr.content = mas.start()
+	if !wr.content.isNull() {
+		mas.setErr(errno.EEXIST)
+		return wr.content
+	}
+	wr.preallocate()
+	if mas.isErr() {
+		return eword{}
+	}
+	// Spanning writes always overwrite something.
+	if mas.storeType == wrSpanningStore {
+		mas.setErr(errno.EEXIST)
+		return wr.content
+	}
+	if mas.storeType != wrNewRoot && mas.storeType != wrStoreRoot {
+		wr.offsetEnd = mas.offset
+		wr.endPiv = wr.rMax
+		if !wr.content.isNull() || mas.last > wr.rMax {
+			mas.setErr(errno.EEXIST)
+			return wr.content
+		}
+	}
+	wr.storeEntry()
+	return wr.content
+}
