@@ -1,0 +1,152 @@
+package mmu
+
+// control is the decoded state of the registers the walker consults,
+// recomputed whenever one of them changes.
+type control struct {
+	mode                    PagingMode
+	wp, nxe, smep, smap, ac bool
+	pke, pks, pge, pcide    bool
+	pkru, pkrs              uint32
+	no1G, rsvdWithoutP      bool
+	rsvd                    PTE         // reserved in every present entry: 51..MAXPHYADDR, and NX without NXE
+	pcid                    uint64      // the current PCID (0 unless CR4.PCIDE)
+	fast                    [256]uint16 // indexed by tlbPerm; 256 so no bounds check is needed
+	rootAddr                uint64
+	maxPhyAddr              uint8
+}
+
+// decode fills c from the registers.
+func (c *control) decode(r *Regs, maxPhyAddr uint8, no1G, rsvdWithoutP bool) {
+	*c = control{
+		mode:         FourLevel,
+		wp:           r.CR0&CR0WP != 0,
+		nxe:          r.EFER&EFERNX != 0,
+		smep:         r.CR4&CR4SMEP != 0,
+		smap:         r.CR4&CR4SMAP != 0,
+		ac:           r.RFLAGS&RFLAGSAC != 0,
+		pke:          r.CR4&CR4PKE != 0,
+		pks:          r.CR4&CR4PKS != 0,
+		pge:          r.CR4&CR4PGE != 0,
+		pcide:        r.CR4&CR4PCIDE != 0,
+		pkru:         r.PKRU,
+		pkrs:         r.PKRS,
+		no1G:         no1G,
+		rsvdWithoutP: rsvdWithoutP,
+		rootAddr:     r.CR3 & CR3AddrMask,
+		maxPhyAddr:   maxPhyAddr,
+	}
+	if r.CR4&CR4LA57 != 0 {
+		c.mode = FiveLevel
+	}
+	if c.pcide {
+		c.pcid = r.CR3 & CR3PCIDMask
+	}
+	c.rsvd = PTE((uint64(1)<<maxPhysBits - 1) &^ (uint64(1)<<maxPhyAddr - 1))
+	if !c.nxe {
+		c.rsvd |= PageNX
+	}
+	c.buildFast()
+}
+
+// rights applies the access-rights checks of SDM Vol.3A 4.6 to a
+// translation whose paging entries give the effective user, writable and
+// executable bits and the leaf's protection key. The order follows QEMU's
+// mmu_translate: a user access to a supervisor address first, then
+// protection keys, then SMAP, R/W, XD and SMEP.
+func (c *control) rights(user, writable, exec bool, key uint8, acc Access) Cause {
+	isUser, isWrite := acc.IsUser(), acc.IsWrite()
+	if isUser && !user {
+		return CauseUserSuper
+	}
+	if acc.IsFetch() {
+		// Protection keys and SMAP never apply to fetches.
+		switch {
+		case !exec:
+			return CauseNX
+		case !isUser && user && c.smep:
+			return CauseSMEP
+		}
+		return CauseNone
+	}
+	var pkr uint32
+	switch {
+	case user && c.pke:
+		pkr = c.pkru
+	case !user && c.pks:
+		pkr = c.pkrs
+	}
+	if bits := pkr >> (2 * key) & 3; bits != 0 {
+		// AD denies reads and writes; WD denies writes that R/W would
+		// police (user writes, or supervisor writes with CR0.WP).
+		if bits&1 != 0 || (isWrite && (isUser || c.wp)) {
+			return CausePK
+		}
+	}
+	if !isUser && user && c.smap && (!c.ac || acc&Implicit != 0) {
+		return CauseSMAP
+	}
+	if isWrite && !writable && (isUser || c.wp) {
+		return CauseReadOnly
+	}
+	return CauseNone
+}
+
+// errorCode assembles the #PF error code for a failed check (SDM 4.7):
+// RSVD and rights faults have P set; W, U and I/D describe the access,
+// I/D only when NXE or SMEP is on.
+func (c *control) errorCode(cause Cause, acc Access) ErrorCode {
+	var code ErrorCode
+	switch cause {
+	case CauseNotPresent:
+	case CauseReserved:
+		code = PFRsvd
+		if !c.rsvdWithoutP {
+			code |= PFProt
+		}
+	case CausePK:
+		code = PFPK | PFProt
+	default:
+		code = PFProt
+	}
+	if acc.IsWrite() {
+		code |= PFWrite
+	}
+	if acc.IsUser() {
+		code |= PFUser
+	}
+	if acc.IsFetch() && (c.nxe || c.smep) {
+		code |= PFInstr
+	}
+	return code
+}
+
+// buildFast precomputes, for every combination of cached permission bits,
+// the set of accesses a TLB hit may serve without further checks (none for
+// an empty entry). Writes
+// need a cached D bit (else the walk must set D). With protection keys on,
+// the key decides, so data accesses take the slow path.
+func (c *control) buildFast() {
+	for p := range tlbPermCombos {
+		perm := tlbPerm(p)
+		var ok uint16
+		if perm&permValid == 0 {
+			c.fast[p] = 0
+			continue
+		}
+		for a := range Access(accessCombos) {
+			if a.IsWrite() && a.IsFetch() {
+				continue
+			}
+			if a.IsWrite() && perm&permDirty == 0 {
+				continue
+			}
+			if (c.pke || c.pks) && !a.IsFetch() {
+				continue
+			}
+			if c.rights(perm&permUser != 0, perm&permWrite != 0, perm&permExec != 0, 0, a) == CauseNone {
+				ok |= 1 << a
+			}
+		}
+		c.fast[p] = ok
+	}
+}
