@@ -32,7 +32,10 @@ type Formatter struct {
 // directive Assemble accepts, as LLVM's assembler does); the kernel syntax
 // prints what print_bpf_insn prints, "BUG_..." lines included.
 //
-// Jump and call targets print as offsets; Disassemble can print labels.
+// The LLVM text is LLVM's own, so like LLVM it omits the src of a call
+// (helper, local and kfunc calls all print "call N"), the second immediate
+// of ld_pseudo and the immediate of a legacy indirect packet load; Disassemble
+// keeps them. Jump and call targets print as offsets.
 func FormatInsn(prog []Insn, pc int, s Syntax) string {
 	f := Formatter{Syntax: s}
 	return f.Format(prog, pc)

@@ -222,3 +222,31 @@ func TestFormatInsnConformance(t *testing.T) {
 		require.Equal(t, c.want, FormatInsn(c.prog, 0, SyntaxConformance))
 	}
 }
+
+func TestXlated(t *testing.T) {
+	prog := []Insn{
+		{Code: 0x18, Dst: 1, Src: PseudoMapValue, Imm: 7}, {Imm: 16},
+		{Code: MemOpcode(LdXClass, ProbeMem32Mode, DWord), Dst: 0, Src: 1, Off: 8},
+		{Code: MemOpcode(StXClass, ProbeMem32Mode, Word), Dst: 1, Src: 0, Off: -4},
+		{Code: MemOpcode(StClass, ProbeMem32Mode, Byte), Dst: 1, Imm: 3},
+		{Code: MemOpcode(StXClass, ProbeAtomicMode, DWord), Dst: 1, Src: 2, Imm: AtomicAdd},
+		{Code: 0xe5, Off: 1},
+		{Code: 0x95},
+	}
+	f := Formatter{Imm64: func(ins Insn, imm uint64) string {
+		if ins.Src == PseudoMapValue {
+			return fmt.Sprintf("map[id:%d][0]+%d", ins.Imm, imm>>32)
+		}
+		return fmt.Sprintf("%#x", imm)
+	}}
+	want := "" +
+		"   0: (18) r1 = map[id:7][0]+16\n" +
+		"   2: (79) r0 = *(u64 *)(r1 +8)\n" +
+		"   3: (63) *(u32 *)(r1 -4) = r0\n" +
+		"   4: (72) *(u8 *)(r1 +0) = 3\n" +
+		"   5: BUG_fb\n" +
+		"   6: (e5) may_goto pc+1\n" +
+		"   7: (95) exit\n"
+	require.Equal(t, want, f.Xlated(prog))
+	require.Equal(t, "BUG_ldx_b9", FormatInsn(prog, 2, SyntaxKernel), "the verifier log prints the rewritten opcode as is")
+}
