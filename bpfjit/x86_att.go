@@ -13,12 +13,13 @@ import (
 // libLLVM and the kernel selftests' __jited() patterns show): a size suffix
 // on the mnemonic, a tab before the operands, ", " between them, signed
 // hex immediates and displacements, no zero displacement, no scale of 1,
-// branch targets as absolute addresses. code holds the instruction's bytes
-// and pc its address.
+// branch targets as addresses. code holds the instruction's bytes and pc its
+// address. label, if not nil, may name a branch target instead (the
+// symbolizer callback of LLVMCreateDisasm).
 //
 // It is written for the instructions the BPF JIT emits; anything else falls
 // back to x86asm's GNU syntax.
-func x86LLVMText(in x86asm.Inst, code []byte, pc uint64) string {
+func x86LLVMText(in x86asm.Inst, code []byte, pc uint64, label func(uint64) (string, bool)) string {
 	var b strings.Builder
 	lock := false
 	for _, p := range in.Prefix {
@@ -62,7 +63,14 @@ func x86LLVMText(in x86asm.Inst, code []byte, pc uint64) string {
 		case x86asm.Imm:
 			b.WriteString("$" + x86HexImm(x86LLVMImm(in, code, a)))
 		case x86asm.Rel:
-			b.WriteString("0x" + strconv.FormatUint(pc+uint64(in.Len)+uint64(int64(a)), 16))
+			to := pc + uint64(in.Len) + uint64(int64(a))
+			if l, ok := "", false; label != nil {
+				if l, ok = label(to); ok {
+					b.WriteString(l)
+					continue
+				}
+			}
+			b.WriteString("0x" + strconv.FormatUint(to, 16))
 		default:
 			return x86asm.GNUSyntax(in, pc, nil)
 		}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
@@ -25,8 +27,24 @@ const (
 	X86SyntaxIntel
 )
 
+// X86Layout selects the shape of a jited dump.
+type X86Layout uint8
+
+const (
+	// X86LayoutBpftool is "bpftool prog dump jited": the function's
+	// symbol, then "%4x:\t<insn>" lines, then a blank line.
+	X86LayoutBpftool X86Layout = iota
+	// X86LayoutSelftest is the kernel selftests' get_jited_program_text
+	// (jit_disasm_helpers.c), which __jited() patterns match: "func #N:",
+	// then "%x:\t" with the bytes padded to 36 columns, branch targets
+	// inside the function as local labels L0, L1, ... and offsets from
+	// the function's start. It always uses LLVM syntax.
+	X86LayoutSelftest
+)
+
 // X86DumpOptions controls X86Program.Dump.
 type X86DumpOptions struct {
+	Layout X86Layout
 	// Opcodes prints each instruction's bytes on the line below it, as
 	// bpftool's "opcodes" keyword does.
 	Opcodes bool
@@ -42,13 +60,20 @@ type X86DumpOptions struct {
 	Extable bool
 }
 
-// Dump writes the program as "bpftool prog dump jited" prints it: for each
-// function its symbol, then one line per x86 instruction with its offset in
-// hex, a tab and the instruction, and a blank line after the function.
+// Dump writes the program as "bpftool prog dump jited" prints it (or in
+// another layout, see X86Layout): for each function its symbol, then one
+// line per x86 instruction with its offset in hex, a tab and the
+// instruction, and a blank line after the function.
 func (p *X86Program) Dump(w io.Writer, o X86DumpOptions) error {
 	bw := bufio.NewWriter(w)
 	for i := range p.Funcs {
-		if err := p.Funcs[i].dump(bw, o); err != nil {
+		var err error
+		if o.Layout == X86LayoutSelftest {
+			err = p.Funcs[i].dumpSelftest(bw, i)
+		} else {
+			err = p.Funcs[i].dump(bw, o)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -135,7 +160,73 @@ func X86Text(in x86asm.Inst, code []byte, pc uint64, s X86Syntax) string {
 	case X86SyntaxIntel:
 		return x86asm.IntelSyntax(in, pc, nil)
 	}
-	return x86LLVMText(in, code, pc)
+	return x86LLVMText(in, code, pc, nil)
+}
+
+// x86MaxLocalLabels is MAX_LOCAL_LABELS in jit_disasm_helpers.c.
+const x86MaxLocalLabels = 32
+
+// dumpSelftest models disasm_one_func in the selftests' jit_disasm_helpers.c.
+func (f *X86Func) dumpSelftest(w *bufio.Writer, idx int) error {
+	fmt.Fprintf(w, "func #%d:\n", idx)
+	var insts []x86asm.Inst
+	var targets []uint64
+	for pc := 0; pc < len(f.Image); {
+		in, err := X86Decode(f.Image[pc:])
+		if err != nil {
+			return fmt.Errorf("%s+%#x: %w", f.Name, pc, err)
+		}
+		if rel, ok := in.Args[0].(x86asm.Rel); ok {
+			if to := uint64(pc+in.Len) + uint64(int64(rel)); to < uint64(len(f.Image)) {
+				targets = append(targets, to)
+			}
+		}
+		insts = append(insts, in)
+		pc += in.Len
+	}
+	// Like the helper: at most 32 labels, duplicates kept, sorted; a branch
+	// names the first equal entry, a line the one glibc's bsearch finds.
+	targets = targets[:min(len(targets), x86MaxLocalLabels)]
+	slices.Sort(targets)
+	label := func(to uint64) (string, bool) {
+		if i := slices.Index(targets, to); i >= 0 {
+			return "L" + strconv.Itoa(i), true
+		}
+		return "", false
+	}
+	lineLabel := func(pc uint64) (string, bool) {
+		for lo, hi := 0, len(targets); lo < hi; {
+			mid := (lo + hi) / 2
+			switch {
+			case pc < targets[mid]:
+				hi = mid
+			case pc > targets[mid]:
+				lo = mid + 1
+			default:
+				return "L" + strconv.Itoa(mid), true
+			}
+		}
+		return "", false
+	}
+	pc := 0
+	for _, in := range insts {
+		code := f.Image[pc : pc+in.Len]
+		var b strings.Builder
+		fmt.Fprintf(&b, "%x:\t", pc)
+		for _, c := range code {
+			fmt.Fprintf(&b, "%02x ", c)
+		}
+		for i := len(code) * 3; i < 12*3; i++ {
+			b.WriteByte(' ')
+		}
+		if l, ok := lineLabel(uint64(pc)); ok {
+			b.WriteString(l + ":")
+		}
+		b.WriteString("\t" + x86LLVMText(in, code, uint64(pc), label))
+		fmt.Fprintln(w, b.String())
+		pc += in.Len
+	}
+	return w.WriteByte('\n')
 }
 
 // X86Decode decodes the x86-64 instruction at the start of code. Unlike

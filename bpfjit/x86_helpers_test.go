@@ -145,3 +145,100 @@ func x86InsnCode(t testing.TB, p *X86Program, k int) []x86Decoded {
 	}
 	return out
 }
+
+// x86CheckImage checks a compiled program against its BPF instructions: the
+// images decode completely into valid x86-64; every BPF instruction's code
+// starts and ends on instruction boundaries; every jump lands on the code of
+// its target instruction, every later exit on the epilogue, every call on
+// its callee; every exception-table entry covers exactly one instruction.
+// It returns the number of x86 instructions.
+func x86CheckImage(p *X86Program, syms *X86Symbols) (int, error) {
+	total := 0
+	for fi := range p.Funcs {
+		f := &p.Funcs[fi]
+		ds, err := x86TryDecodeAll(f.Image)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		total += len(ds)
+		at := map[int]int{} // offset -> index in ds
+		for i, d := range ds {
+			at[d.Off] = i
+		}
+		at[len(f.Image)] = len(ds)
+		cleanup := -1
+		for k, x := range f.Insns {
+			if _, ok := at[x.Off]; !ok {
+				return 0, fmt.Errorf("%s insn %d: code starts at %#x, inside an x86 instruction", f.Name, k, x.Off)
+			}
+			end := x.Off + x.Len
+			if _, ok := at[end]; !ok {
+				return 0, fmt.Errorf("%s insn %d: code ends at %#x, inside an x86 instruction", f.Name, k, end)
+			}
+			if x.Len == 0 {
+				continue
+			}
+			last := ds[at[end]-1]
+			target := func() uint64 {
+				rel, _ := last.Inst.Args[0].(x86asm.Rel)
+				return f.Addr + uint64(last.Off+last.Inst.Len) + uint64(int64(rel))
+			}
+			c := x.Insn.Code
+			switch {
+			case c == JumpOpcode(JumpClass, Exit, ImmSource):
+				if cleanup < 0 {
+					cleanup = x.Off
+					if last.Inst.Op != x86asm.RET {
+						return 0, fmt.Errorf("%s insn %d: first exit does not end in ret", f.Name, k)
+					}
+					continue
+				}
+				if last.Inst.Op != x86asm.JMP || target() != f.Addr+uint64(cleanup) {
+					return 0, fmt.Errorf("%s insn %d: exit does not jump to the epilogue at %#x", f.Name, k, cleanup)
+				}
+			case x86HasTarget(c):
+				to := k + 1 + int(x.Insn.Off)
+				if c == JumpOpcode(Jump32Class, Ja, ImmSource) {
+					to = k + 1 + int(x.Insn.Imm)
+				}
+				want := f.Addr + uint64(len(f.Image))
+				if to < len(f.Insns) {
+					want = f.Addr + uint64(f.Insns[to].Off)
+				}
+				if _, ok := last.Inst.Args[0].(x86asm.Rel); !ok || target() != want {
+					return 0, fmt.Errorf("%s insn %d (%v): branch %v goes to %#x, want %#x", f.Name, k, x.Insn, last.Inst, target(), want)
+				}
+			case c == JumpOpcode(JumpClass, Call, ImmSource):
+				if last.Inst.Op != x86asm.CALL {
+					return 0, fmt.Errorf("%s insn %d: no call", f.Name, k)
+				}
+				var want uint64
+				var ok bool
+				switch {
+				case x.Inserted:
+					want, ok = syms.timedMayGoto(), true
+				case x.Insn.Src == CallHelper:
+					want, ok = syms.helper(x.Insn.Imm)
+				case x.Insn.Src == CallKfunc:
+					want, ok = syms.kfunc(x.Insn.Imm)
+				case x.Insn.Src == CallLocal:
+					for _, g := range p.Funcs {
+						if g.Start == x.Slot+1+int(x.Insn.Imm) {
+							want, ok = g.Addr, true
+						}
+					}
+				}
+				if !ok || target() != want {
+					return 0, fmt.Errorf("%s insn %d: call goes to %#x, want %#x", f.Name, k, target(), want)
+				}
+			}
+		}
+		for _, e := range f.Extable {
+			i, ok := at[e.Offset]
+			if !ok || i == len(ds) || ds[i].Inst.Len != e.SkipLen() || e.Addr != f.Addr+uint64(e.Offset) {
+				return 0, fmt.Errorf("%s: extable entry %v does not cover one instruction", f.Name, e)
+			}
+		}
+	}
+	return total, nil
+}
