@@ -5,6 +5,7 @@ import (
 
 	"github.com/arenasim/arenasim/internal/errno"
 	"github.com/arenasim/arenasim/internal/trace"
+	"github.com/arenasim/arenasim/mmu"
 )
 
 // IoremapMaxOrder is IOREMAP_MAX_ORDER on x86-64: ioremap areas are
@@ -13,7 +14,17 @@ const IoremapMaxOrder = 7 + PageShift
 
 // Config describes the machine the allocator serves.
 type Config struct {
-	// Levels is the paging depth, 4 (default) or 5.
+	// PageTable is the kernel page table (init_mm) that vmalloc maps
+	// into; New preallocates its vmalloc range. Without one the allocator
+	// only hands out addresses, and mapping calls fail with EINVAL.
+	PageTable *mmu.PageTable
+	// TLB is flushed when lazily freed ranges are purged and when sparse
+	// pages are unmapped; nil when no CPU caches translations.
+	TLB TLBFlusher
+	// PTI drops the global bit from PAGE_KERNEL, as page-table isolation
+	// does (__default_kernel_pte_mask).
+	PTI bool
+	// Levels is the paging depth, 4 or 5; default the page table's, or 4.
 	Levels int
 	// VmallocBase is vmalloc_base; 0 means the unrandomised
 	// VMALLOC_START of the paging depth.
@@ -53,6 +64,8 @@ type Allocator struct {
 	preload  []*vmapArea // ne_fit_preload_node, per CPU
 	lazyNr   uint64      // vmap_lazy_nr, in pages
 	cache    vaCache
+	mm       *kernelMM // nil without a kernel page table
+	nrPages  uint64    // nr_vmalloc_pages
 
 	inject Injector
 	tr     *trace.Tracer
@@ -80,6 +93,9 @@ type Stats struct {
 func New(cfg Config) (*Allocator, error) {
 	if cfg.Levels == 0 {
 		cfg.Levels = 4
+		if cfg.PageTable != nil {
+			cfg.Levels = int(cfg.PageTable.Mode())
+		}
 	}
 	layout, err := NewLayout(cfg.Levels, cfg.VmallocBase)
 	if err != nil {
@@ -109,6 +125,11 @@ func New(cfg Config) (*Allocator, error) {
 	}
 	for i := range a.nodes {
 		a.nodes[i].init()
+	}
+	if cfg.PageTable != nil {
+		if err := a.initKernelMM(cfg); err != nil {
+			return nil, err
+		}
 	}
 	a.free.init(true)
 	a.decay.init(false)

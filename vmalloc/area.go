@@ -1,5 +1,7 @@
 package vmalloc
 
+import "github.com/arenasim/arenasim/mmu"
+
 // vmapArea is struct vmap_area (mm/vmalloc.c): one range of kernel virtual
 // addresses [start, end) that is free, busy, lazily freed or pooled. The same
 // descriptor moves between those sets, linked into one red-black tree and
@@ -47,7 +49,7 @@ type VMStruct struct {
 	Addr          uint64
 	Size          uint64
 	Flags         VMFlags
-	Pages         []uint64  // page frame numbers backing a VM_ALLOC or VM_MAP_PUT_PAGES area
+	Pages         []mmu.PFN // frames backing a VM_ALLOC or VM_MAP_PUT_PAGES area
 	NrPages       int       // nr_pages
 	PhysAddr      uint64    // phys_addr, for ioremap-style areas
 	Caller        string    // the caller, printed like %pS in /proc/vmallocinfo

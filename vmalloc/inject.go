@@ -7,15 +7,12 @@ type Site uint8
 const (
 	SiteVmapArea   Site = iota // a vmap_area descriptor (kmem_cache_alloc of vmap_area_cachep)
 	SiteVMStruct               // a vm_struct (kzalloc in __get_vm_area_node)
-	SitePagesArray             // the pages[] array of a vmalloc area (kmalloc; larger ones are vmalloc'ed)
-	SitePageTable              // a page-table page for the kernel page table
-	SiteDataPage               // a data page backing vmalloc memory
+	SitePagesArray             // a small pages[] array of a vmalloc area (kmalloc)
 	numSites
 )
 
 var siteNames = [numSites]string{
 	SiteVmapArea: "vmap_area", SiteVMStruct: "vm_struct", SitePagesArray: "pages_array",
-	SitePageTable: "page_table", SiteDataPage: "data_page",
 }
 
 // String returns the site's name, e.g. "vmap_area".
@@ -26,8 +23,12 @@ func (s Site) String() string {
 	return "site?"
 }
 
-// Injector decides whether an allocation fails. The simulator's fault
-// injection implements it; a nil Injector never fails anything.
+// Injector decides whether a slab allocation of this layer fails. The
+// simulator's fault injection implements it; a nil Injector never fails
+// anything. Frames (data pages, page-table pages, large pages[] arrays,
+// which are themselves vmalloc'ed) come from mmu.PhysMem, whose FailHook
+// fails them: data pages are requested at site "vmalloc", page tables at
+// "pmd_alloc", "pte_alloc" and so on.
 type Injector interface {
 	Fail(site Site) bool
 }

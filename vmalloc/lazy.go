@@ -99,15 +99,6 @@ func (a *Allocator) purgeNode(vn *vmapNode) {
 	a.reclaimGlobal(&a.local)
 }
 
-// flushKernelRange is flush_tlb_kernel_range for a purge.
-func (a *Allocator) flushKernelRange(start, end uint64) {
-	a.stats.TLBFlushes++
-	a.stats.LastFlushStart, a.stats.LastFlushEnd = start, end
-	if a.tr.On(trace.TLBFlush) {
-		a.tr.Emit(trace.Event{Kind: trace.TLBFlush, Who: "kernel", Addr: start, Len: end - start, Text: "flush_tlb_kernel_range"})
-	}
-}
-
 // VMUnmapAliases purges every lazily freed area now, so that no stale
 // kernel mapping of a freed page survives in any TLB. Models
 // vm_unmap_aliases (the per-CPU vmap blocks of vm_map_ram are not

@@ -21,6 +21,11 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"inject": {1, 7, 0, 0, 0, 0, 0, 0, 0, 7, 1, 0, 0, 0, 0, 0, 0, 7, 2, 0, 0, 0, 1, 0, 0, 3, 0, 1, 1},
 		// big areas past lazy_max_pages and interior removal
 		"big_lazy": {0, 0, 250, 1, 0, 0, 255, 1, 0, 3, 0, 7, 0, 3, 0, 9, 0, 0, 250, 1, 0, 6, 0, 0, 0},
+		// a sparse area: map 3 pages, map them again (busy), unmap one,
+		// map with a NULL page, remove the area with pages mapped
+		"sparse_map": {0, 0, 7, 3, 0, 10, 0, 0, 2, 10, 0, 0, 2, 11, 0, 0, 1, 10, 0, 4, 0x41, 2, 0, 0, 0},
+		// vmalloc small and big, one beyond RAM, vfree, a failed frame
+		"vmalloc_vfree": {2, 8, 3, 0, 0, 8, 250, 0, 0, 8, 251, 0, 0, 9, 0, 0, 0, 7, 1, 0, 0, 8, 5, 0, 0, 9, 0, 0, 0, 4, 0, 0, 0},
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzVmalloc")
 	if os.Getenv("VMALLOC_WRITE_SEEDS") != "1" {
