@@ -29,15 +29,23 @@ type VerifierError struct {
 	Errno errno.Errno
 	Insn  int
 	Msg   string
+	// Context holds the lines the failing check printed before Msg, e.g.
+	// "invalid access to map value, value_size=8 off=8 size=8" before
+	// "R0 min value is outside of the allowed memory range".
+	Context []string
 	// Log is the verifier log up to the rejection, when one was requested.
 	Log string
 }
 
 func (e *VerifierError) Error() string {
-	if e.Insn < 0 {
-		return fmt.Sprintf("verifier: %s: %s", e.Msg, e.Errno.Name())
+	msg := e.Msg
+	for i := len(e.Context) - 1; i >= 0; i-- {
+		msg = e.Context[i] + ": " + msg
 	}
-	return fmt.Sprintf("verifier: insn %d: %s: %s", e.Insn, e.Msg, e.Errno.Name())
+	if e.Insn < 0 {
+		return fmt.Sprintf("verifier: %s: %s", msg, e.Errno.Name())
+	}
+	return fmt.Sprintf("verifier: insn %d: %s: %s", e.Insn, msg, e.Errno.Name())
 }
 
 // Unwrap returns the errno.
@@ -176,5 +184,15 @@ func (v *verifier) run() error {
 func (v *verifier) errorf(e errno.Errno, insn int, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	v.log.printf("%s\n", msg)
-	return &VerifierError{Errno: e, Insn: insn, Msg: msg}
+	err := &VerifierError{Errno: e, Insn: insn, Msg: msg, Context: v.errContext}
+	v.errContext = nil
+	return err
+}
+
+// notef prints a line that explains the rejection about to follow and
+// keeps it for the error's Context.
+func (v *verifier) notef(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	v.log.printf("%s\n", msg)
+	v.errContext = append(v.errContext, msg)
 }

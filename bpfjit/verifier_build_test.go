@@ -119,3 +119,71 @@ func vProg(parts ...any) []Insn {
 	}
 	return out
 }
+
+// vLabel marks a position in a vProgL program; vJmpL, vJaL and vMayGotoL
+// jump to a label.
+type vLabel string
+
+type vJumpTo struct {
+	ins   Insn
+	label vLabel
+}
+
+func vJmpImmL(op JumpOp, dst Register, imm int32, l vLabel) vJumpTo {
+	return vJumpTo{vJmpImm(op, dst, imm, 0), l}
+}
+
+func vJmpRegL(op JumpOp, dst, src Register, l vLabel) vJumpTo {
+	return vJumpTo{vJmpReg(op, dst, src, 0), l}
+}
+
+func vJaL(l vLabel) vJumpTo { return vJumpTo{vJa(0), l} }
+
+func vMayGotoL(l vLabel) vJumpTo { return vJumpTo{vMayGoto(0), l} }
+
+func vCallL(l vLabel) vJumpTo { return vJumpTo{vCallLocal(0), l} }
+
+// vProgL is vProg with labels and jumps to them.
+func vProgL(parts ...any) []Insn {
+	labels := map[vLabel]int{}
+	var out []Insn
+	type fix struct {
+		at    int
+		label vLabel
+	}
+	var fixes []fix
+	for _, p := range parts {
+		switch x := p.(type) {
+		case vLabel:
+			labels[x] = len(out)
+		case vJumpTo:
+			fixes = append(fixes, fix{len(out), x.label})
+			out = append(out, x.ins)
+		default:
+			out = append(out, vProg(x)...)
+		}
+	}
+	for _, f := range fixes {
+		t, ok := labels[f.label]
+		if !ok {
+			panic("vProgL: no label " + string(f.label))
+		}
+		if isPseudoCall(out[f.at]) {
+			out[f.at].Imm = int32(t - f.at - 1)
+		} else {
+			out[f.at].Off = int16(t - f.at - 1)
+		}
+	}
+	return out
+}
+
+// vArenaAlloc calls bpf_arena_alloc_pages(&arena, NULL, pages, -1, 0).
+func vArenaAlloc(fd int32, pages int32) []Insn {
+	return vProg(vLdMapFD(R1, fd), vMov64Imm(R2, 0), vMov64Imm(R3, pages), vMov64Imm(R4, -1), vMov64Imm(R5, 0),
+		vKfuncCall(vtKfAlloc))
+}
+
+// vArenaFree calls bpf_arena_free_pages(&arena, ptr, pages).
+func vArenaFree(fd int32, ptr Register, pages int32) []Insn {
+	return vProg(vLdMapFD(R1, fd), vMov64Reg(R2, ptr), vMov64Imm(R3, pages), vKfuncCall(vtKfFree))
+}

@@ -335,11 +335,11 @@ func (v *verifier) memAccessOK(regno Register, off int64, size int, memSize uint
 	}
 	switch v.regs()[regno].typ {
 	case ptrToMapKey:
-		v.log.printf("invalid access to map key, key_size=%d off=%d size=%d\n", memSize, int32(off), size)
+		v.notef("invalid access to map key, key_size=%d off=%d size=%d", memSize, int32(off), size)
 	case ptrToMapValue:
-		v.log.printf("invalid access to map value, value_size=%d off=%d size=%d\n", memSize, int32(off), size)
+		v.notef("invalid access to map value, value_size=%d off=%d size=%d", memSize, int32(off), size)
 	default:
-		v.log.printf("invalid access to memory, mem_size=%d off=%d size=%d\n", memSize, int32(off), size)
+		v.notef("invalid access to memory, mem_size=%d off=%d size=%d", memSize, int32(off), size)
 	}
 	return errno.EACCES
 }

@@ -185,6 +185,7 @@ type verifier struct {
 
 	probeInsns []int
 	log        vlog
+	errContext []string
 }
 
 func newVerifier(prog []Insn, env *VerifyEnv) *verifier {
