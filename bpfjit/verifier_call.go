@@ -175,22 +175,16 @@ func (v *verifier) checkHelperCall(ins Insn) error {
 	return nil
 }
 
+// helperNameOr names a helper as func_id_name does, preferring the
+// environment's prototype.
 func helperNameOr(fn *HelperProto, id int32) string {
 	if fn != nil {
 		return fn.Name
 	}
-	if id >= 0 && int(id) < len(helperNamesVerifier) {
-		return helperNamesVerifier[id]
+	if n := HelperName(id); n != "" {
+		return n
 	}
 	return "unknown"
-}
-
-// helperNamesVerifier names the helper ids the model's messages mention
-// when the environment offers no prototype for them.
-var helperNamesVerifier = [...]string{
-	0: "bpf_unspec", 1: "bpf_map_lookup_elem", 2: "bpf_map_update_elem", 3: "bpf_map_delete_elem",
-	4: "bpf_probe_read", 5: "bpf_ktime_get_ns", 6: "bpf_trace_printk", 7: "bpf_get_prandom_u32",
-	8: "bpf_get_smp_processor_id",
 }
 
 // isMemArgType reports the register types a helper memory argument accepts

@@ -149,19 +149,16 @@ func (v *verifier) computeLiveRegs() {
 }
 
 // markPrecise records that the verifier relied on the exact values of the
-// registers in mask at instruction insn (the points where the kernel calls
-// mark_chain_precision) and marks them precise in the current state.
+// registers in mask at instruction insn: the points where the kernel calls
+// mark_chain_precision, plus a scalar spilled to the stack (a slot the
+// model always compares exactly). Like the kernel, it leaves the precise
+// flag of the current state alone; that flag shows only for unprivileged
+// programs, whose scalars are all precise.
 func (v *verifier) markPrecise(insn int, mask uint16) {
 	a := &v.aux[insn]
 	if a.preciseUse|mask != a.preciseUse {
 		a.preciseUse |= mask
 		v.precisionDirty = true
-	}
-	regs := v.regs()
-	for r := R0; r < MaxReg; r++ {
-		if mask&regBit(r) != 0 && regs[r].typ == scalarValue {
-			regs[r].precise = true
-		}
 	}
 }
 

@@ -14,6 +14,7 @@ const (
 	vtArrayFD   = 2
 	vtArenaFD   = 3
 	vtArena2FD  = 4
+	vtByteBufFD = 5
 	vtKfAlloc   = 1001
 	vtKfFree    = 1002
 	vtMapAddr   = 0xffff888100010000
@@ -33,6 +34,8 @@ func vtEnv() *VerifyEnv {
 			vtArrayFD:  {Name: "arr", Type: MapTypeArray, KeySize: 4, ValueSize: 16, MaxEntries: 1, Addr: vtArrAddr, ValueAddr: vtArrValue},
 			vtArenaFD:  {Name: "arena", Type: MapTypeArena, MaxEntries: 2, Flags: MapFlagMmapable, Addr: vtArenaAddr, ValueAddr: vtUserVM},
 			vtArena2FD: {Name: "arena2", Type: MapTypeArena, MaxEntries: 2, Flags: MapFlagMmapable, Addr: vtArenaAddr + 0x1000, ValueAddr: vtUserVM * 2},
+			vtByteBufFD: {Name: ".data.single_byte_buf", Type: MapTypeArray, KeySize: 4, ValueSize: 1, MaxEntries: 1,
+				Addr: vtArrAddr + 0x1000, ValueAddr: vtArrValue + 0x1000},
 		},
 		Helpers:   StandardHelpers(),
 		Kfuncs:    ArenaKfuncs(vtKfAlloc, vtKfFree),
