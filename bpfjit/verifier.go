@@ -6,19 +6,15 @@ import (
 	"github.com/arenasim/arenasim/internal/errno"
 )
 
-// Limits of the verifier (include/linux/bpf.h, include/linux/bpf_verifier.h,
-// include/linux/filter.h).
+// Limits of the verifier (include/linux/bpf.h, include/linux/bpf_verifier.h).
+// MaxBPFStack and BPFMaxLoops live in x86_options.go.
 const (
 	ComplexityLimitInsns  = 1_000_000 // BPF_COMPLEXITY_LIMIT_INSNS
 	complexityLimitJmpSeq = 8192      // BPF_COMPLEXITY_LIMIT_JMP_SEQ
-	MaxBPFStack           = 512       // MAX_BPF_STACK
-	MaxCallFrames         = 8         // MAX_CALL_FRAMES
+	maxCallFrames         = 8         // MAX_CALL_FRAMES (bpf-exec exports it too)
 	bpfRegSize            = 8         // BPF_REG_SIZE
 	bpfMaxVarOff          = 1 << 29   // BPF_MAX_VAR_OFF
 	bpfMaxVarSiz          = 1 << 29   // BPF_MAX_VAR_SIZ
-	// BPFMaxLoops is the budget a may_goto counter starts with in each
-	// frame (BPF_MAX_LOOPS).
-	BPFMaxLoops = 1 << 23
 )
 
 // VerifierError is a rejection. Msg is the kernel's message (the line the

@@ -22,7 +22,7 @@ func (v *verifier) checkFuncCall(ins Insn) error {
 		return v.errorf(errno.EFAULT, v.insnIdx, "verifier bug: target of func call at insn %d is not a program", target)
 	}
 	st := v.cur
-	if st.curframe()+1 >= MaxCallFrames {
+	if st.curframe()+1 >= maxCallFrames {
 		return v.errorf(errno.E2BIG, v.insnIdx, "the call stack of %d frames is too deep", st.curframe()+2)
 	}
 	caller := st.cur()

@@ -12,7 +12,7 @@ func (v *verifier) checkMaxStackDepth() error {
 		}
 		return roundUp(d, 16)
 	}
-	var retInsn, retProg [MaxCallFrames]int
+	var retInsn, retProg [maxCallFrames]int
 	depth, frame, idx := 0, 0, 0
 	i := v.subprogs[0].start
 	for {
@@ -37,7 +37,7 @@ func (v *verifier) checkMaxStackDepth() error {
 			}
 			i, idx = next, sidx
 			frame++
-			if frame >= MaxCallFrames {
+			if frame >= maxCallFrames {
 				return v.errorf(errno.E2BIG, i, "the call stack of %d frames is too deep !", frame)
 			}
 			called = true
