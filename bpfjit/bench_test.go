@@ -1,0 +1,103 @@
+package bpfjit
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchProgram is one program of testdata/bpf_bench.
+type benchProgram struct {
+	*ConformanceTest
+	insns uint64 // executed instructions, from the file's comment
+}
+
+// readBenchProgram reads a bpf_bench file (the bpf_conformance format) and
+// the executed-instruction count its "executed = ... = N" comment states.
+func readBenchProgram(t testing.TB, name string) benchProgram {
+	t.Helper()
+	path := textSharedPath(t, "testdata/bpf_bench/"+name+".data")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ct, err := ParseConformanceFile(path, data)
+	require.NoError(t, err)
+	require.True(t, ct.HasResult, "%s: no result", path)
+	p := benchProgram{ConformanceTest: ct}
+	m := regexp.MustCompile(`executed[^=\n]*=[^\n]*= (\d+)`).FindSubmatch(data)
+	require.NotNil(t, m, "%s: no executed-instruction count", path)
+	p.insns, err = strconv.ParseUint(string(m[1]), 10, 64)
+	require.NoError(t, err)
+	return p
+}
+
+// benchMemBase is where the benchmarks map their buffer (r1).
+const benchMemBase = 0xffff888000800000
+
+// benchMemory maps a copy of data as the program's buffer and returns the
+// memory, the buffer, and r1 and r2 for it (0, 0 without data).
+func benchMemory(t testing.TB, data []byte) (*FlatMemory, []byte, uint64, uint64) {
+	mem := &FlatMemory{}
+	if len(data) == 0 {
+		return mem, nil, 0, 0
+	}
+	buf := append([]byte(nil), data...)
+	require.NoError(t, mem.Map(benchMemBase, buf, false))
+	return mem, buf, benchMemBase, uint64(len(data))
+}
+
+// benchRun measures one program on one engine in ns per executed instruction.
+func benchRun(b *testing.B, name string, newEngine func([]Insn, Config) execRunner) {
+	p := readBenchProgram(b, name)
+	mem, buf, r1, r2 := benchMemory(b, p.Mem)
+	e := newEngine(p.Program, Config{Memory: mem})
+	b.ReportAllocs()
+	var insns uint64
+	for b.Loop() {
+		copy(buf, p.Mem)
+		// Call the concrete Run: through the interface the variadic
+		// arguments would escape and allocate.
+		var res Result
+		var err error
+		switch e := e.(type) {
+		case *Interpreter:
+			res, err = e.Run(r1, r2)
+		case *Compiled:
+			res, err = e.Run(r1, r2)
+		}
+		if err != nil || res.R0 != p.Result || res.Insns != p.insns {
+			b.Fatalf("%s: r0 %#x, %d insns, err %v; want r0 %#x, %d insns", name, res.R0, res.Insns, err, p.Result, p.insns)
+		}
+		insns += res.Insns
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(insns), "ns/insn")
+}
+
+func BenchmarkEngines(b *testing.B) {
+	for _, name := range []string{"alu", "mem64", "memb"} {
+		for _, eng := range execEngines {
+			b.Run(name+"/"+eng.name, func(b *testing.B) { benchRun(b, name, eng.new) })
+		}
+	}
+}
+
+// TestBenchPrograms checks that the benchmark programs compute their
+// expected results and instruction counts on both engines (a few seconds;
+// skipped with -short).
+func TestBenchPrograms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 740 M instructions per engine")
+	}
+	for _, name := range []string{"alu", "mem64", "memb"} {
+		p := readBenchProgram(t, name)
+		for _, eng := range execEngines {
+			mem, _, r1, r2 := benchMemory(t, p.Mem)
+			res, err := eng.new(p.Program, Config{Memory: mem}).Run(r1, r2)
+			require.NoError(t, err, "%s on the %s", name, eng.name)
+			require.Equal(t, p.Result, res.R0, "%s on the %s: r0", name, eng.name)
+			require.Equal(t, p.insns, res.Insns, "%s on the %s: executed instructions", name, eng.name)
+		}
+	}
+}
