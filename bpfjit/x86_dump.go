@@ -54,7 +54,8 @@ type X86DumpOptions struct {
 	// info. Instructions a verifier rewrite added are marked "(rewrite)".
 	BPF bool
 	// FormatBPF prints instruction pc of insns for the BPF lines; nil
-	// prints Insn.String.
+	// prints them as "bpftool prog dump xlated" does ("(79) r0 = *(u64
+	// *)(r1 +8)"), jumps counted within the function.
 	FormatBPF func(insns []Insn, pc int) string
 	// Extable follows each function with its exception table.
 	Extable bool
@@ -97,6 +98,13 @@ func (f *X86Func) dump(w *bufio.Writer, o X86DumpOptions) error {
 		for k, x := range f.Insns {
 			insns[k] = x.Insn
 		}
+		if o.FormatBPF == nil {
+			xlated := make([]Insn, len(insns))
+			for k, ins := range insns {
+				xlated[k] = prepareDump(ins)
+			}
+			o.FormatBPF = func(_ []Insn, pc int) string { return FormatInsn(xlated, pc, SyntaxKernel) }
+		}
 	}
 	next := 0 // the next BPF insn to announce
 	for pc := 0; pc < len(f.Image); {
@@ -137,10 +145,7 @@ func (f *X86Func) dumpBPF(w *bufio.Writer, o X86DumpOptions, insns []Insn, k int
 	if k > 0 && insns[k-1].IsLdImm64() {
 		return // the second slot of a wide load has no code of its own
 	}
-	text := x.Insn.String()
-	if o.FormatBPF != nil {
-		text = o.FormatBPF(insns, k)
-	}
+	text := o.FormatBPF(insns, k)
 	switch {
 	case x.Slot < 0:
 		fmt.Fprintf(w, "; (rewrite) %s\n", text)

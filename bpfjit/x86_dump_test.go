@@ -2,6 +2,7 @@ package bpfjit
 
 import (
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -184,3 +185,35 @@ func TestX86DumpAnnotated(t *testing.T) {
 	}
 	require.Equal(t, strings.Count(out, "\n; 0 (rewrite)"), 3, "the guard is three insns:\n%s", out)
 }
+
+// TestX86Lookup maps addresses back to functions and BPF instructions.
+func TestX86Lookup(t *testing.T) {
+	prog := []Insn{
+		x86JmpK(JumpClass, Ja, 0, 0, 0), // 0: no code
+		x86AluK(ALU64Class, Mov, R0, 1), // 1
+		x86Call(CallLocal, 1),           // 2: call 4
+		x86Exit,                         // 3
+		x86Exit,                         // 4
+	}
+	p, err := JITX86(prog, &X86Options{Name: "lk"})
+	require.NoError(t, err)
+	f0, f1 := p.Funcs[0], p.Funcs[1]
+	loc, ok := p.Lookup(f0.Addr)
+	require.True(t, ok)
+	require.Equal(t, X86Location{Func: 0, Symbol: f0.Name, Offset: 0, Size: len(f0.Image), Insn: -1, Slot: -1}, loc)
+	loc, ok = p.Lookup(f0.Addr + uint64(f0.Insns[1].Off))
+	require.True(t, ok)
+	require.Equal(t, 1, loc.Insn, "the zero-length goto is skipped")
+	require.Equal(t, f0.Name+"+0xc/0x"+strconvHex(len(f0.Image)), loc.String())
+	loc, ok = p.Lookup(f1.Addr + uint64(f1.Insns[0].Off))
+	require.True(t, ok)
+	require.Equal(t, X86Location{Func: 1, Symbol: f1.Name, Offset: f1.Insns[0].Off, Size: len(f1.Image), Insn: 0, Slot: 4}, loc)
+	_, ok = p.Lookup(f0.Addr + uint64(len(f0.Image)))
+	require.False(t, ok, "the gap after the first image")
+	_, ok = p.Lookup(f0.Addr - 1)
+	require.False(t, ok)
+	_, err = x86CheckImage(p, nil)
+	require.NoError(t, err)
+}
+
+func strconvHex(v int) string { return strconv.FormatInt(int64(v), 16) }

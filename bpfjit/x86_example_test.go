@@ -34,9 +34,9 @@ func ExampleJITX86() {
 	//    9:	movq	%rsp, %rbp
 	//    c:	pushq	%r12
 	//    e:	movabsq	$-0x36ffffff8000, %r12
-	// ; 0: LDX|PROBE_MEM32|DW dst=r0 src=r1 off=8 imm=0
+	// ; 0: (79) r0 = *(u64 *)(r1 +8)
 	//   18:	movq	0x8(%rdi,%r12), %rax
-	// ; 1: JMP|EXIT|K dst=r0 src=r0 off=0 imm=0
+	// ; 1: (95) exit
 	//   1d:	popq	%r12
 	//   1f:	leave
 	//   20:	retq
@@ -82,8 +82,10 @@ func ExampleX86ExEntry_Handle() {
 	regs.Regs[bpfjit.X86RBX] = 0xdead
 	e.Handle(&regs)
 	fmt.Println(ok, e)
-	fmt.Printf("rbx=%#x resume at +%#x\n", regs.Regs[bpfjit.X86RBX], regs.IP-p.Funcs[0].Addr)
+	at, _ := p.Lookup(fault)
+	next, _ := p.Lookup(regs.IP)
+	fmt.Printf("rbx=%#x, fault at %v (insn %d), resume at %v (insn %d)\n", regs.Regs[bpfjit.X86RBX], at, at.Slot, next, next.Slot)
 	// Output:
 	// true insn 0: +0x19 (0xffffffffc0000021) skip 5, clear rbx
-	// rbx=0x0 resume at +0x1e
+	// rbx=0x0, fault at bpf_prog_50d115251c649e80+0x19/0x23 (insn 0), resume at bpf_prog_50d115251c649e80+0x1e/0x23 (insn 1)
 }

@@ -178,6 +178,11 @@ func x86CheckImage(p *X86Program, syms *X86Symbols) (int, error) {
 			if x.Len == 0 {
 				continue
 			}
+			for _, addr := range []uint64{f.Addr + uint64(x.Off), f.Addr + uint64(end) - 1} {
+				if loc, ok := p.Lookup(addr); !ok || loc.Func != fi || loc.Insn != k || loc.Slot != x.Slot {
+					return 0, fmt.Errorf("%s insn %d: Lookup(%#x) = %+v", f.Name, k, addr, loc)
+				}
+			}
 			last := ds[at[end]-1]
 			target := func() uint64 {
 				rel, _ := last.Inst.Args[0].(x86asm.Rel)

@@ -71,6 +71,8 @@ func (p *X86Program) Len() int {
 // PROBE_MEM32 / PROBE_ATOMIC mode, maps resolved. The last rewrites the
 // kernel makes just before JIT (addr_space_cast lowering, divide guards,
 // the may_goto expansion) are applied here; see X86Options for the rest.
+// The main function's tag hashes prog as given, where the kernel hashes
+// the program as loaded, before the verifier rewrote it.
 func JITX86(prog []Insn, opts *X86Options) (*X86Program, error) {
 	o := X86Options{}
 	if opts != nil {
