@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,40 +43,50 @@ func x86SharedDir(t testing.TB) string {
 	}
 }
 
-type x86ConfProg struct {
-	name  string
-	insns []Insn
+// x86ConfCase is one program of the bpf_conformance suite.
+type x86ConfCase struct {
+	name   string
+	insns  []Insn
+	result uint64 // the expected r0
+	mem    []byte // the memory r1 points to
 }
 
 // x86ConformancePrograms reads the reference assembler's output for the
-// bpf_conformance suite (ASSEMBLED.txt: "== name", "result", "mem", then
-// one 8-byte slot per line in hex).
-func x86ConformancePrograms(t testing.TB) []x86ConfProg {
+// bpf_conformance suite (ASSEMBLED.txt: "== name", "result 0x..", "mem"
+// and its bytes, then one 8-byte slot per line in hex).
+func x86ConformancePrograms(t testing.TB) []x86ConfCase {
 	t.Helper()
 	path := filepath.Join(x86SharedDir(t), "testdata", "bpf_conformance", "ASSEMBLED.txt")
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var progs []x86ConfProg
+	var cs []x86ConfCase
 	sc := bufio.NewScanner(f)
-	line := 0
-	for sc.Scan() {
-		line++
+	for line := 1; sc.Scan(); line++ {
 		s := sc.Text()
+		if !strings.HasPrefix(s, "== ") && len(cs) == 0 {
+			t.Fatalf("%s:%d: %q before the first program", path, line, s)
+		}
+		var err error
 		switch {
 		case strings.HasPrefix(s, "== "):
-			progs = append(progs, x86ConfProg{name: strings.TrimPrefix(s, "== ")})
+			cs = append(cs, x86ConfCase{name: s[3:]})
+		case strings.HasPrefix(s, "result "):
+			cs[len(cs)-1].result, err = strconv.ParseUint(strings.TrimPrefix(s[7:], "0x"), 16, 64)
+		case strings.HasPrefix(s, "mem"):
+			cs[len(cs)-1].mem, err = hex.DecodeString(strings.ReplaceAll(s[3:], " ", ""))
 		case strings.HasPrefix(s, "  "):
-			b, err := hex.DecodeString(strings.TrimSpace(s))
-			if err != nil || len(b) != InsnSize || len(progs) == 0 {
-				t.Fatalf("%s:%d: bad instruction line %q", path, line, s)
+			var b []byte
+			if b, err = hex.DecodeString(strings.TrimSpace(s)); err == nil && len(b) == InsnSize {
+				cs[len(cs)-1].insns = append(cs[len(cs)-1].insns, Decode(b))
 			}
-			p := &progs[len(progs)-1]
-			p.insns = append(p.insns, Decode(b))
+		}
+		if err != nil {
+			t.Fatalf("%s:%d: %q: %v", path, line, s, err)
 		}
 	}
 	require.NoError(t, sc.Err())
-	return progs
+	return cs
 }
 
 // TestX86Conformance compiles every program of the bpf_conformance suite,

@@ -376,3 +376,35 @@ func TestX86Rejects(t *testing.T) {
 		})
 	}
 }
+
+// TestX86CmpxchgZext: a 32-bit cmpxchg writes eax only on failure, so the
+// verifier zero-extends r0 after it; not after a 64-bit one, and not in
+// the arena (it is PROBE_ATOMIC by the time the verifier looks).
+func TestX86CmpxchgZext(t *testing.T) {
+	for _, c := range []struct {
+		ins  Insn
+		zext bool
+	}{
+		{x86Atomic(AtomicMode, Word, R1, R2, 0, AtomicCmpXchg), true},
+		{x86Atomic(AtomicMode, DWord, R1, R2, 0, AtomicCmpXchg), false},
+		{x86Atomic(ProbeAtomicMode, Word, R1, R2, 0, AtomicCmpXchg), false},
+		{x86Atomic(AtomicMode, Word, R1, R2, 0, AtomicXchg), false},
+	} {
+		p, err := JITX86([]Insn{c.ins, x86Exit}, &x86Arena)
+		require.NoError(t, err)
+		f := p.Funcs[0]
+		var code []string
+		for _, x := range f.Insns {
+			if x.Slot == 0 && x.Inserted {
+				for _, d := range x86DecodeAll(t, f.Image[x.Off:x.Off+x.Len]) {
+					code = append(code, x86asm.IntelSyntax(d.Inst, 0, nil))
+				}
+			}
+		}
+		if c.zext {
+			require.Equal(t, []string{"mov eax, eax"}, code, "%v", c.ins)
+		} else {
+			require.Empty(t, code, "%v", c.ins)
+		}
+	}
+}

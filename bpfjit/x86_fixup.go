@@ -372,6 +372,15 @@ func x86FixupFn(prog []Insn, fn *x86Fn, starts []int, o *X86Options) error {
 				return errno.Errorf(errno.EINVAL, "insn %d: address %#x of kernel function is out of range", i, out[at].addr)
 			}
 
+		case c == MemOpcode(StXClass, AtomicMode, Word) && ins.Imm == AtomicCmpXchg:
+			// cmpxchg writes eax only when the comparison fails, so the
+			// verifier zero-extends r0 after it (opt_subreg_zext_lo32_rnd_hi32,
+			// BPF_ZEXT_REG). It does so when r0 is later read as 64 bits;
+			// the model always does, which no program can tell apart. An
+			// arena cmpxchg is already PROBE_ATOMIC then and gets none.
+			add(ins, i, false)
+			add(Insn{Code: ALUOpcode(ALUClass, Mov, RegSource), Dst: R0, Src: R0, Imm: 1}, i, true)
+
 		case x86HasTarget(c):
 			at := add(ins, i, false)
 			fixTargets = append(fixTargets, pending{at, ins.JumpTarget(i)})
