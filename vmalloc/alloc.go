@@ -58,14 +58,14 @@ type Allocator struct {
 	cpu         int // the CPU the simulated caller runs on
 	initialized bool
 
-	free     rbList // free_vmap_area_root and free_vmap_area_list
-	nodes    []vmapNode
-	zoneSize uint64
-	preload  []*vmapArea // ne_fit_preload_node, per CPU
-	lazyNr   uint64      // vmap_lazy_nr, in pages
-	cache    vaCache
-	mm       *kernelMM // nil without a kernel page table
-	nrPages  uint64    // nr_vmalloc_pages
+	free      rbList // free_vmap_area_root and free_vmap_area_list
+	nodes     []vmapNode
+	zoneShift uint        // log2 of vmap_zone_size
+	preload   []*vmapArea // ne_fit_preload_node, per CPU
+	lazyNr    uint64      // vmap_lazy_nr, in pages
+	cache     vaCache
+	mm        *kernelMM // nil without a kernel page table
+	nrPages   uint64    // nr_vmalloc_pages
 
 	inject Injector
 	tr     *trace.Tracer
@@ -118,10 +118,9 @@ func New(cfg Config) (*Allocator, error) {
 		nodes:      make([]vmapNode, cfg.Nodes),
 		preload:    make([]*vmapArea, cfg.CPUs),
 		purgeNodes: make([]bool, cfg.Nodes),
-		zoneSize:   1,
 	}
 	if cfg.Nodes > 1 {
-		a.zoneSize = VmapZonePages * PageSize
+		a.zoneShift = uint(bits.TrailingZeros64(VmapZonePages * PageSize))
 	}
 	for i := range a.nodes {
 		a.nodes[i].init()

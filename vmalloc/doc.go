@@ -22,11 +22,30 @@
 //     item; the model purges at once, deterministically, when the lazy pages
 //     exceed LazyMaxPages, when a search fails, and on VMUnmapAliases.
 //
+// Given the kernel page table (Config.PageTable, an mmu.PageTable in
+// simulated RAM), New preallocates the tables one level below the root over
+// the vmalloc range, as x86 does at boot, so mappings only ever add the
+// lower levels and kernel tables are never freed. The mapping side then
+// follows mm/vmalloc.c too: Vmalloc and Vfree (frames plus mapping, with a
+// vmalloc'ed pages array for large areas), VMap and Vunmap,
+// AreaMapPages/AreaUnmapPages for VM_SPARSE areas such as the BPF arena's
+// (check_sparse_vm_area's order and errors, ENOMEM for any failure during
+// the walk, no rollback), and VmallocToPage. Purges flush the TLB
+// (Config.TLB) page by page, or completely beyond 33 pages, as x86's
+// flush_tlb_kernel_range does.
+//
 // The entry points mirror the kernel's: GetVMArea (get_vm_area),
 // GetVMAreaNode (__get_vm_area_node, aligned and ranged), FindVmapArea,
 // FindVMArea, RemoveVMArea, FreeVMArea, VMUnmapAliases, and WriteInfo for a
 // /proc/vmallocinfo listing. Where the kernel returns NULL, the Go function
-// returns nil and an errno error saying why. Fault injection (Injector) can
-// fail every allocation the kernel could fail, and Check verifies every
-// invariant after any sequence of calls.
+// returns nil (or 0) and an errno error saying why. Fault injection can fail
+// every allocation the kernel could fail: slab objects through Injector,
+// frames (data pages, page tables) through mmu.PhysMem's fail hook; every
+// error path leaves the allocator and the page table consistent, and Check
+// verifies every invariant after any sequence of calls.
+//
+// Not modelled: early boot areas (vm_area_register_early), the per-CPU
+// vmap blocks of vm_map_ram, huge vmalloc mappings, KASAN and KMSAN, purge
+// notifiers. An Allocator is not safe for concurrent use; the machine
+// serialises calls, as the kernel's locks would.
 package vmalloc

@@ -38,9 +38,14 @@ func (vn *vmapNode) init() {
 	vn.purgeList.init()
 }
 
-// addrToNodeID is addr_to_node_id: the node whose zone holds addr.
+// addrToNodeID is addr_to_node_id: the node whose zone holds addr. The
+// zone size is a power of two (one byte with a single node), so the
+// division is a shift.
 func (a *Allocator) addrToNodeID(addr uint64) int {
-	return int((addr / a.zoneSize) % uint64(len(a.nodes)))
+	if len(a.nodes) == 1 {
+		return 0
+	}
+	return int((addr >> a.zoneShift) % uint64(len(a.nodes)))
 }
 
 func (a *Allocator) addrToNode(addr uint64) *vmapNode { return &a.nodes[a.addrToNodeID(addr)] }
