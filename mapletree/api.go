@@ -216,7 +216,9 @@ func (mas *State) allocCyclic(entry any, lo, hi uint64, next *uint64) (uint64, b
 }
 
 // EmptyArea models mas_empty_area on a fresh State under the tree's lock:
-// the lowest range of size empty indices inside [min, max].
+// the lowest range of size empty indices inside [min, max]. Gaps are only
+// tracked in allocation trees: on a plain tree taller than one leaf the
+// kernel's walk cannot descend and reports EBUSY.
 func (t *Tree) EmptyArea(min, max, size uint64) (first, last uint64, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
