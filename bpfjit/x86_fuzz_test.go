@@ -152,18 +152,7 @@ func x86GenProgram(t *rapid.T, arena bool) []Insn {
 	if subLen > 0 {
 		gen(mainLen+1, mainLen+1+subLen+1)
 	}
-	// A jump drawn onto the second half of a wide load goes to its first.
-	second := x86SecondSlots(prog)
-	for i, ins := range prog {
-		if second[i] || !x86HasTarget(ins.Code) || !second[ins.JumpTarget(i)] {
-			continue
-		}
-		if ins.Code == JumpOpcode(Jump32Class, Ja, ImmSource) {
-			prog[i].Imm--
-		} else {
-			prog[i].Off--
-		}
-	}
+	x86RetargetSecondSlots(prog)
 	return prog
 }
 

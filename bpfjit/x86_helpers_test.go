@@ -247,3 +247,19 @@ func x86CheckImage(p *X86Program, syms *X86Symbols) (int, error) {
 	}
 	return total, nil
 }
+
+// x86RetargetSecondSlots moves a jump drawn onto the second half of a wide
+// load to its first half, which the generators' programs may then use.
+func x86RetargetSecondSlots(prog []Insn) {
+	second := x86SecondSlots(prog)
+	for i, ins := range prog {
+		if second[i] || !x86HasTarget(ins.Code) || !second[ins.JumpTarget(i)] {
+			continue
+		}
+		if ins.Code == JumpOpcode(Jump32Class, Ja, ImmSource) {
+			prog[i].Imm--
+		} else {
+			prog[i].Off--
+		}
+	}
+}

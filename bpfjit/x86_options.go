@@ -151,3 +151,23 @@ func (s *X86Symbols) timedMayGoto() uint64 {
 	}
 	return x86SynthTimedGoto
 }
+
+// X86OptionsFor returns the JIT options of a program the verifier
+// accepted: its subprograms with their stack depths, and its arena's
+// user_vm_start and BPF_F_NO_USER_CONV. kernVMStart is the arena's
+// kern_vm_start, which only the arena knows (bpf_arena_get_kern_vm_start).
+func X86OptionsFor(v *Verified, kernVMStart uint64) *X86Options {
+	o := &X86Options{}
+	for i, sp := range v.Subprogs {
+		if i > 0 {
+			o.SubprogStarts = append(o.SubprogStarts, sp.Start)
+		}
+		o.StackDepths = append(o.StackDepths, sp.StackDepth)
+	}
+	if v.Arena != nil {
+		o.KernVMStart = kernVMStart
+		o.UserVMStart = v.Arena.ValueAddr
+		o.NoUserConv = v.Arena.Flags&MapFlagNoUserConv != 0
+	}
+	return o
+}
