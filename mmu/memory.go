@@ -14,7 +14,7 @@ import (
 func (as *AddressSpace) Load(va uint64, size int, acc Access) (uint64, Fault) {
 	acc &^= Write
 	off := va & pageOffsetMask
-	if off+uint64(size) <= PageSize && size > 0 {
+	if uint(size)-1 < 8 && off+uint64(size) <= PageSize {
 		e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
 		if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
 			return loadLE(e.data[off:], size), Fault{}
@@ -35,7 +35,7 @@ func (as *AddressSpace) Load(va uint64, size int, acc Access) (uint64, Fault) {
 func (as *AddressSpace) Store(va uint64, size int, val uint64, acc Access) Fault {
 	acc = acc&^Fetch | Write
 	off := va & pageOffsetMask
-	if off+uint64(size) <= PageSize && size > 0 {
+	if uint(size)-1 < 8 && off+uint64(size) <= PageSize {
 		e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
 		if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
 			storeLE(e.data[off:], size, val)

@@ -87,7 +87,9 @@ func (pt *PageTable) walkEntry(r entryRef, lvl Level, va, last uint64, whole boo
 	}
 	e := r.load()
 	switch {
-	case e.Present() && lvl.CanBeLeaf() && e.Huge():
+	case lvl.CanBeLeaf() && e.Huge():
+		// A large leaf, present or not (a PROT_NONE one has P clear), as
+		// pmd_leaf sees it.
 		if whole || !v.splits() {
 			return v.visit(va, last, r, lvl)
 		}
