@@ -233,10 +233,11 @@ func (as *AddressSpace) traceFlush(addr, n uint64, what string) {
 func (as *AddressSpace) Walk(va uint64, acc Access) WalkResult {
 	r := WalkResult{VA: va, Access: acc, Mode: as.ctl.mode, CR3: as.regs.CR3}
 	if !as.ctl.mode.Canonical(va) {
-		r.Fault = generalProtection(va)
+		r.Fault = gpFault.at(va)
 		return r
 	}
-	_, r.Fault = walk(as.pm, &as.ctl, va, acc, &r, false)
+	var tr translation
+	r.Fault = walk(as.pm, &as.ctl, va, acc, &r, false, &tr).at(va)
 	return r
 }
 
@@ -246,24 +247,26 @@ func (as *AddressSpace) Walk(va uint64, acc Access) WalkResult {
 // and drops the TLB entries for va.
 func (as *AddressSpace) Translate(va uint64, acc Access) (uint64, Fault) {
 	e, pa, f := as.translate(va, acc)
-	if e != nil {
-		return e.pfn.Addr() | va&pageOffsetMask, f
+	switch {
+	case f != 0:
+		return 0, f.at(va)
+	case e != nil:
+		return e.pfn.Addr() | va&pageOffsetMask, Fault{}
 	}
-	return pa, f
+	return pa, Fault{}
 }
 
 // translate is the slow path of every access. It returns the TLB entry
 // that serves va, or nil with the physical address when the translation
 // cannot be cached (memory beyond RAM) or faulted.
-func (as *AddressSpace) translate(va uint64, acc Access) (*tlbEntry, uint64, Fault) {
+func (as *AddressSpace) translate(va uint64, acc Access) (*tlbEntry, uint64, fault) {
 	c := &as.ctl
 	if !c.mode.Canonical(va) {
-		f := generalProtection(va)
-		as.traceFault(f)
-		return nil, 0, f
+		as.traceFault(gpFault.at(va))
+		return nil, 0, gpFault
 	}
 	if e := as.tlb.lookup(va, c.pcid); e != nil && as.entryAllows(e, acc) {
-		return e, 0, Fault{}
+		return e, 0, 0
 	}
 	// The cached rights (if any) do not allow the access: walk again, as
 	// QEMU does; the CPU may use the stale entry to fault instead, which
@@ -274,23 +277,26 @@ func (as *AddressSpace) translate(va uint64, acc Access) (*tlbEntry, uint64, Fau
 		as.scratch = WalkResult{VA: va, Access: acc, Mode: c.mode, CR3: as.regs.CR3}
 		rec = &as.scratch
 	}
-	tr, f := walk(as.pm, c, va, acc, rec, true)
+	var tr translation
+	f := walk(as.pm, c, va, acc, rec, true, &tr)
 	if rec != nil {
-		rec.Fault = f
+		rec.Fault = f.at(va)
 		as.tr.Emit(trace.Event{Kind: trace.Walk, Who: as.name, Addr: va, Val: tr.pa, Text: rec.Short()})
 	}
-	if f.Faulted() {
+	if f != 0 {
 		as.regs.CR2 = va
 		as.tlb.invalidatePage(va, c.pcid)
-		as.traceFault(f)
+		as.traceFault(f.at(va))
 		return nil, 0, f
 	}
-	data := as.pm.frame(PhysPFN(tr.pa))
+	data := as.pm.cachedFrame(PhysPFN(tr.pa))
 	if data == nil {
-		return nil, tr.pa, Fault{}
+		data = as.pm.frameSlow(PhysPFN(tr.pa))
 	}
-	as.tlb.fill(va, c.pcid, &tr, data, c.pge && tr.entry.Global())
-	return as.tlb.slot(va), 0, Fault{}
+	if data == nil {
+		return nil, tr.pa, 0
+	}
+	return as.tlb.fill(va, c.pcid, &tr, data, c.pge && tr.entry.Global()), 0, 0
 }
 
 // entryAllows checks a cached translation against the current registers.

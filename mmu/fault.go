@@ -186,6 +186,26 @@ type Fault struct {
 	Cause  Cause
 }
 
+// fault is a Fault without its address, packed into one word for the hot
+// paths, where a struct result costs a store-forwarding stall; the address
+// is always the one the caller translated. Zero means no fault.
+type fault uint64
+
+// gpFault is #GP(0) for a non-canonical address.
+const gpFault = fault(VecGP) | fault(CauseNonCanonical)<<16
+
+func packFault(v Vector, code ErrorCode, l Level, c Cause) fault {
+	return fault(v) | fault(l)<<8 | fault(c)<<16 | fault(code)<<32
+}
+
+// at unpacks f for the access at va.
+func (f fault) at(va uint64) Fault {
+	if f == 0 {
+		return Fault{}
+	}
+	return Fault{Vector: Vector(f), Code: ErrorCode(f >> 32), Addr: va, Level: Level(f >> 8), Cause: Cause(f >> 16)}
+}
+
 // Faulted reports whether the access faulted.
 func (f Fault) Faulted() bool { return f.Vector != NoFault }
 

@@ -21,6 +21,19 @@ func (as *AddressSpace) Load(va uint64, size int, acc Access) (uint64, Fault) {
 		}
 	}
 	checkSize(size)
+	if off+uint64(size) <= PageSize {
+		// A TLB miss (or a hit the fast path could not judge) on one page.
+		e, pa, f := as.translate(va, acc)
+		switch {
+		case f != 0:
+			return 0, f.at(va)
+		case e != nil:
+			return loadLE(e.data[off:], size), Fault{}
+		}
+		var b [8]byte
+		as.pm.ReadPhys(pa, b[:size])
+		return loadLE(b[:], size), Fault{}
+	}
 	var b [8]byte
 	if f := as.access(va, b[:size], acc); f.Faulted() {
 		return 0, f
@@ -45,6 +58,18 @@ func (as *AddressSpace) Store(va uint64, size int, val uint64, acc Access) Fault
 	checkSize(size)
 	var b [8]byte
 	storeLE(b[:], size, val)
+	if off+uint64(size) <= PageSize {
+		e, pa, f := as.translate(va, acc)
+		switch {
+		case f != 0:
+			return f.at(va)
+		case e != nil:
+			copy(e.data[off:], b[:size])
+		default:
+			as.pm.WritePhys(pa, b[:size])
+		}
+		return Fault{}
+	}
 	return as.access(va, b[:size], acc)
 }
 
@@ -73,8 +98,8 @@ func (as *AddressSpace) access(va uint64, buf []byte, acc Access) Fault {
 		return Fault{}
 	}
 	for p, rem := va, uint64(len(buf)); ; {
-		if _, _, f := as.translate(p, acc); f.Faulted() {
-			return f
+		if _, _, f := as.translate(p, acc); f != 0 {
+			return f.at(p)
 		}
 		step := PageSize - p&pageOffsetMask
 		if step >= rem {
@@ -84,8 +109,8 @@ func (as *AddressSpace) access(va uint64, buf []byte, acc Access) Fault {
 	}
 	for p, b := va, buf; len(b) > 0; {
 		e, pa, f := as.translate(p, acc)
-		if f.Faulted() {
-			return f
+		if f != 0 {
+			return f.at(p)
 		}
 		off := p & pageOffsetMask
 		n := min(uint64(len(b)), PageSize-off)
@@ -105,9 +130,13 @@ func (as *AddressSpace) access(va uint64, buf []byte, acc Access) Fault {
 }
 
 func checkSize(size int) {
-	if size < 1 || size > 8 {
-		panic("mmu: access size " + strconv.Itoa(size) + " outside 1..8")
+	if uint(size)-1 >= 8 {
+		badSize(size)
 	}
+}
+
+func badSize(size int) {
+	panic("mmu: access size " + strconv.Itoa(size) + " outside 1..8")
 }
 
 func loadLE(b []byte, size int) uint64 {

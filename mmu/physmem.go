@@ -26,6 +26,14 @@ const (
 	chunkFrames = 1 << chunkShift
 )
 
+// hostCacheSize is the number of frames PhysMem's host-pointer cache holds.
+const hostCacheSize = 64
+
+type hostFrame struct {
+	pfn1 PFN // pfn+1, so that the zero value matches nothing
+	f    *[PageSize]byte
+}
+
 type frameChunk struct {
 	data  [chunkFrames]*[PageSize]byte // nil until the frame is first written or cached
 	pages [chunkFrames]Page
@@ -57,6 +65,12 @@ type PhysMem struct {
 	nframes  uint64
 	reserved PFN // frames [0, reserved) are PG_reserved
 	dir      []*frameChunk
+
+	// hostCache remembers where recently used frames live in host memory,
+	// so a page walk finds its tables without the directory, as QEMU's
+	// page-table walker goes through its own TLB. A frame keeps its host
+	// memory for good once it has some, so entries never go stale.
+	hostCache [hostCacheSize]hostFrame
 
 	next     PFN   // lowest frame never handed out
 	free     []PFN // freed frames, reused last-in first-out
@@ -135,6 +149,22 @@ func (m *PhysMem) chunk(pfn PFN, create bool) *frameChunk {
 // frame returns the bytes of frame pfn, giving it host memory if it has
 // none yet; nil for frames beyond RAM.
 func (m *PhysMem) frame(pfn PFN) *[PageSize]byte {
+	if f := m.cachedFrame(pfn); f != nil {
+		return f
+	}
+	return m.frameSlow(pfn)
+}
+
+// cachedFrame returns frame pfn's bytes if the host cache has them, else
+// nil; it is small enough to inline.
+func (m *PhysMem) cachedFrame(pfn PFN) *[PageSize]byte {
+	if h := &m.hostCache[pfn%hostCacheSize]; h.pfn1 == pfn+1 {
+		return h.f
+	}
+	return nil
+}
+
+func (m *PhysMem) frameSlow(pfn PFN) *[PageSize]byte {
 	c := m.chunk(pfn, true)
 	if c == nil {
 		return nil
@@ -145,23 +175,47 @@ func (m *PhysMem) frame(pfn PFN) *[PageSize]byte {
 		c.data[pfn&(chunkFrames-1)] = f
 		m.resident++
 	}
+	m.hostCache[pfn%hostCacheSize] = hostFrame{pfn + 1, f}
 	return f
 }
 
 // peek returns the bytes of frame pfn if it holds host memory, else nil
 // (the frame reads as zero, or as all ones beyond RAM).
 func (m *PhysMem) peek(pfn PFN) *[PageSize]byte {
+	if h := &m.hostCache[pfn%hostCacheSize]; h.pfn1 == pfn+1 {
+		return h.f
+	}
 	if uint64(pfn) >= m.nframes {
 		return nil
 	}
 	if c := m.dir[pfn>>chunkShift]; c != nil {
-		return c.data[pfn&(chunkFrames-1)]
+		if f := c.data[pfn&(chunkFrames-1)]; f != nil {
+			m.hostCache[pfn%hostCacheSize] = hostFrame{pfn + 1, f}
+			return f
+		}
 	}
 	return nil
 }
 
 // load64 reads the naturally aligned 8 bytes at pa: a page-table entry.
 func (m *PhysMem) load64(pa uint64) uint64 {
+	if v, ok := m.cached64(pa); ok {
+		return v
+	}
+	return m.load64Slow(pa)
+}
+
+// cached64 is load64 for a frame in the host cache; it is small enough
+// to be inlined into the walker, which calls load64Slow when it fails.
+func (m *PhysMem) cached64(pa uint64) (uint64, bool) {
+	h := &m.hostCache[(pa>>PageShift)%hostCacheSize]
+	if h.pfn1 != PhysPFN(pa)+1 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(h.f[pa&pageOffsetMask&^7:]), true
+}
+
+func (m *PhysMem) load64Slow(pa uint64) uint64 {
 	if pa >= m.size {
 		return ^uint64(0)
 	}

@@ -8,9 +8,12 @@ type control struct {
 	pke, pks, pge, pcide    bool
 	pkru, pkrs              uint32
 	no1G, rsvdWithoutP      bool
-	rsvd                    PTE         // reserved in every present entry: 51..MAXPHYADDR, and NX without NXE
-	pcid                    uint64      // the current PCID (0 unless CR4.PCIDE)
-	fast                    [256]uint16 // indexed by tlbPerm; 256 so no bounds check is needed
+	rsvd                    PTE                // reserved in every present entry: 51..MAXPHYADDR, and NX without NXE
+	rsvdTable               [LevelPML5 + 1]PTE // reserved bits of an entry pointing to a table, by level
+	rsvdLeaf                [LevelPML5 + 1]PTE // reserved bits of a leaf, by level
+	pcid                    uint64             // the current PCID (0 unless CR4.PCIDE)
+	fast                    [256]uint16        // indexed by tlbPerm; 256 so no bounds check is needed
+	allowed                 [8]uint16          // by US|RW|X (tlbPerm bits 0-2): the accesses the rights allow, keys aside
 	rootAddr                uint64
 	maxPhyAddr              uint8
 }
@@ -44,6 +47,17 @@ func (c *control) decode(r *Regs, maxPhyAddr uint8, no1G, rsvdWithoutP bool) {
 	c.rsvd = PTE((uint64(1)<<maxPhysBits - 1) &^ (uint64(1)<<maxPhyAddr - 1))
 	if !c.nxe {
 		c.rsvd |= PageNX
+	}
+	for l := range c.rsvdTable {
+		c.rsvdTable[l], c.rsvdLeaf[l] = c.rsvd, c.rsvd
+	}
+	c.rsvdTable[LevelPML4] |= PagePSE
+	c.rsvdTable[LevelPML5] |= PagePSE
+	c.rsvdLeaf[LevelPD] |= largeRsvd2M
+	if no1G {
+		c.rsvdLeaf[LevelPDPT] |= PagePSE
+	} else {
+		c.rsvdLeaf[LevelPDPT] |= largeRsvd1G
 	}
 	c.buildFast()
 }
@@ -126,6 +140,16 @@ func (c *control) errorCode(cause Cause, acc Access) ErrorCode {
 // need a cached D bit (else the walk must set D). With protection keys on,
 // the key decides, so data accesses take the slow path.
 func (c *control) buildFast() {
+	for p := range c.allowed {
+		var ok uint16
+		for a := range Access(accessCombos) {
+			if !(a.IsWrite() && a.IsFetch()) && !c.pke && !c.pks &&
+				c.rights(p&int(permUser) != 0, p&int(permWrite) != 0, p&int(permExec) != 0, 0, a) == CauseNone {
+				ok |= 1 << a
+			}
+		}
+		c.allowed[p] = ok
+	}
 	for p := range tlbPermCombos {
 		perm := tlbPerm(p)
 		var ok uint16

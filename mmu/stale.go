@@ -36,11 +36,11 @@ func (as *AddressSpace) StaleTLBEntries() []StaleEntry {
 		}
 		x := e.export()
 		now := WalkResult{VA: x.VA, Access: Read, Mode: probe.mode, CR3: as.regs.CR3}
-		tr, f := walk(as.pm, &probe, x.VA, Read, &now, false)
-		now.Fault = f
+		var tr translation
+		now.Fault = walk(as.pm, &probe, x.VA, Read, &now, false, &tr).at(x.VA)
 		var why []string
-		if f.Faulted() {
-			why = append(why, "no longer mapped: "+f.String())
+		if now.Fault.Faulted() {
+			why = append(why, "no longer mapped: "+now.Fault.String())
 		} else {
 			leaf := tr.entry
 			if PhysPFN(tr.pa) != x.PFN {

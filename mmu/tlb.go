@@ -101,10 +101,16 @@ func (t *TLB) lookup(va, pcid uint64) *tlbEntry {
 	return nil
 }
 
-// fill caches tr for the 4 KiB page holding va, evicting what was there.
-func (t *TLB) fill(va, pcid uint64, tr *translation, data *[PageSize]byte, global bool) {
+// fill caches tr for the 4 KiB page holding va, evicting what was there,
+// and returns the new entry.
+func (t *TLB) fill(va, pcid uint64, tr *translation, data *[PageSize]byte, global bool) *tlbEntry {
 	e := t.slot(va)
-	t.drop(e)
+	if e.valid() {
+		if e.level > LevelPT {
+			t.large--
+		}
+		t.stats.Dropped++
+	}
 	perm := permValid
 	if tr.user {
 		perm |= permUser
@@ -121,14 +127,13 @@ func (t *TLB) fill(va, pcid uint64, tr *translation, data *[PageSize]byte, globa
 	if global {
 		perm |= permGlobal
 	}
-	*e = tlbEntry{
-		key: va&^pageOffsetMask | pcid, data: data, pfn: PhysPFN(tr.pa),
-		leafPA: tr.entryPA, perm: perm, level: tr.level, pkey: tr.entry.Key(),
-	}
+	e.key, e.data, e.pfn, e.leafPA = va&^pageOffsetMask|pcid, data, PhysPFN(tr.pa), tr.entryPA
+	e.perm, e.level, e.pkey = perm, tr.level, tr.entry.Key()
 	if tr.level > LevelPT {
 		t.large++
 	}
 	t.stats.Fills++
+	return e
 }
 
 // drop invalidates e.

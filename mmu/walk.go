@@ -28,51 +28,40 @@ type translation struct {
 // QEMU; the SDM leaves it model-specific); a faulting walk never changes
 // the leaf. With update clear the walk changes nothing (a dry run for
 // tools and checks) and rec reports what would change. rec may be nil.
-func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, update bool) (translation, Fault) {
+func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, update bool, out *translation) fault {
 	base := c.rootAddr
-	user, writable, nx := true, true, false
+	all, any := ^PTE(0), PTE(0) // every entry ANDed (US, RW) and ORed (XD)
 	lvl := c.mode.Top()
 	var e PTE
 	var ea uint64
 	for {
-		ea = base + uint64(lvl.Index(va))*8
-		e = PTE(pm.load64(ea))
+		ea = base | uint64(lvl.Index(va))<<3
+		v, ok := pm.cached64(ea)
+		if !ok {
+			v = pm.load64Slow(ea)
+		}
+		e = PTE(v)
 		if rec != nil {
 			rec.addStep(lvl, lvl.Index(va), ea, e)
 		}
 		if !e.Present() {
-			return translation{}, c.pageFault(va, acc, lvl, CauseNotPresent)
+			return c.pageFault(acc, lvl, CauseNotPresent)
 		}
-		rsvd := c.rsvd
-		isLeaf := false
-		switch lvl {
-		case LevelPT:
-			isLeaf = true
-		case LevelPD:
-			if e.Huge() {
-				isLeaf, rsvd = true, rsvd|largeRsvd2M
-			}
-		case LevelPDPT:
-			if e.Huge() {
-				isLeaf = true
-				if c.no1G {
-					rsvd |= PagePSE
-				} else {
-					rsvd |= largeRsvd1G
-				}
-			}
-		default:
-			rsvd |= PagePSE
+		// PS makes a PDE or PDPTE a leaf; in a PML4E or PML5E it is a
+		// reserved bit (in rsvdTable).
+		isLeaf := lvl == LevelPT || (lvl <= LevelPDPT && e.Huge())
+		rsvd := c.rsvdTable[lvl]
+		if isLeaf {
+			rsvd = c.rsvdLeaf[lvl]
 		}
 		if bad := e & rsvd; bad != 0 {
 			if rec != nil {
 				rec.Reserved = bad
 			}
-			return translation{}, c.pageFault(va, acc, lvl, CauseReserved)
+			return c.pageFault(acc, lvl, CauseReserved)
 		}
-		user = user && e.User()
-		writable = writable && e.Writable()
-		nx = nx || (c.nxe && e.NX())
+		all &= e
+		any |= e
 		if isLeaf {
 			break
 		}
@@ -87,11 +76,15 @@ func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, updat
 		base = e.Addr()
 		lvl--
 	}
+	user, writable, exec := all.User(), all.Writable(), !(c.nxe && any.NX())
 	if rec != nil {
-		rec.User, rec.Writable, rec.Executable, rec.Key = user, writable, !nx, e.Key()
+		rec.User, rec.Writable, rec.Executable, rec.Key = user, writable, exec, e.Key()
 	}
-	if cause := c.rights(user, writable, !nx, e.Key(), acc); cause != CauseNone {
-		return translation{}, c.pageFault(va, acc, lvl, cause)
+	if c.allowed[rightsIndex(user, writable, exec)&7]&(1<<acc) == 0 {
+		// Not obviously allowed: ask the full check (keys, or a fault).
+		if cause := c.rights(user, writable, exec, e.Key(), acc); cause != CauseNone {
+			return c.pageFault(acc, lvl, cause)
+		}
 	}
 	set := PageAccessed
 	if acc.IsWrite() {
@@ -108,23 +101,32 @@ func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, updat
 		}
 	}
 	size := lvl.Size()
-	t := translation{
-		pa:    e.LeafAddr(lvl) | va&(size-1),
-		level: lvl, entry: e, entryPA: ea,
-		user: user, writable: writable, exec: !nx,
-	}
+	// Field by field: a composite literal would be built on the stack and
+	// copied with wide loads that stall on the narrow stores.
+	out.pa, out.level, out.entry, out.entryPA = e.LeafAddr(lvl)|va&(size-1), lvl, e, ea
+	out.user, out.writable, out.exec = user, writable, exec
 	if rec != nil {
-		rec.PA, rec.PageSize = t.pa, size
+		rec.PA, rec.PageSize = out.pa, size
 	}
-	return t, Fault{}
+	return 0
+}
+
+// rightsIndex packs effective rights as tlbPerm bits 0-2.
+func rightsIndex(user, writable, exec bool) int {
+	i := 0
+	if user {
+		i |= int(permUser)
+	}
+	if writable {
+		i |= int(permWrite)
+	}
+	if exec {
+		i |= int(permExec)
+	}
+	return i
 }
 
 // pageFault builds the #PF for a failed check at level lvl.
-func (c *control) pageFault(va uint64, acc Access, lvl Level, cause Cause) Fault {
-	return Fault{Vector: VecPF, Code: c.errorCode(cause, acc), Addr: va, Level: lvl, Cause: cause}
-}
-
-// generalProtection builds the #GP(0) for a non-canonical address.
-func generalProtection(va uint64) Fault {
-	return Fault{Vector: VecGP, Addr: va, Cause: CauseNonCanonical}
+func (c *control) pageFault(acc Access, lvl Level, cause Cause) fault {
+	return packFault(VecPF, c.errorCode(cause, acc), lvl, cause)
 }
