@@ -239,24 +239,36 @@ func (pt *PageTable) Lookup(va uint64) (Leaf, bool) {
 	return Leaf{}, false
 }
 
-// preallocVisitor makes sure every root entry of a range points to a
-// table.
+// preallocVisitor makes sure the tables down to a level exist.
 type preallocVisitor struct{ walkPolicy }
 
 func (p *preallocVisitor) visit(uint64, uint64, entryRef, Level) error { return nil }
+
+// AllocTables allocates every missing table that entries of level l over
+// [start, end) live in, without installing any leaf: with l = LevelPT the
+// range gets its page tables, as the pte_alloc chain of
+// apply_to_page_range or vmap_pages_pte_range does before it looks at a
+// page. Existing large leaves are left alone. start and end are rounded
+// out to whole pages. Tables allocated before an ENOMEM stay.
+func (pt *PageTable) AllocTables(start, end uint64, l Level) error {
+	start &^= pageOffsetMask
+	end = (end + pageOffsetMask) &^ pageOffsetMask
+	last, err := pt.checkRange("alloc tables", start, end-start, true)
+	if err != nil {
+		return err
+	}
+	if l < LevelPT || l >= pt.mode.Top() {
+		return errno.Errorf(errno.EINVAL, "mmu: alloc tables: level %v is not below the root", l)
+	}
+	return pt.walkRange(start, last, &preallocVisitor{walkPolicy{stop: l, alloc: true}})
+}
 
 // Preallocate allocates, for every root entry that [start, end) touches,
 // the table one level below the root, so that later mappings in the range
 // never change the root and every process table that copied the kernel
 // half sees them. It models preallocate_vmalloc_pages
 // (arch/x86/mm/init_64.c): the pud tables in 4-level paging, the p4d
-// tables in 5-level. start and end are rounded out to whole pages.
+// tables in 5-level.
 func (pt *PageTable) Preallocate(start, end uint64) error {
-	start &^= pageOffsetMask
-	end = (end + pageOffsetMask) &^ pageOffsetMask
-	last, err := pt.checkRange("preallocate", start, end-start, true)
-	if err != nil {
-		return err
-	}
-	return pt.walkRange(start, last, &preallocVisitor{walkPolicy{stop: pt.mode.Top() - 1, alloc: true}})
+	return pt.AllocTables(start, end, pt.mode.Top()-1)
 }

@@ -132,7 +132,7 @@ func (pt *PageTable) allocTable(l Level, va uint64) (PFN, error) {
 	}
 	pfn, err := pt.pm.AllocPageAt(site, gfp)
 	if err != nil {
-		return 0, fmt.Errorf("mmu: %s table for 0x%x: %w", l, va, err)
+		return 0, fmt.Errorf("%w, for the %s table of 0x%x", err, l, va)
 	}
 	pt.pm.setTable(pfn, true)
 	pt.tables[l]++

@@ -186,6 +186,12 @@ func TestTableAllocation(t *testing.T) {
 	require.NoError(t, f.pt.Preallocate(start, end))
 	require.Equal(t, [3]int{64, 1, 2}, counts())
 
+	// AllocTables down to the PTE level: one more PD and PT, no leaf.
+	require.NoError(t, f.pt.AllocTables(base+PUDSize, base+PUDSize+PageSize, LevelPT))
+	require.Equal(t, [3]int{64, 2, 3}, counts())
+	require.Empty(t, leaves(f.pt, start, end))
+	require.ErrorIs(t, f.pt.AllocTables(base, base+PageSize, LevelPML4), errno.EINVAL)
+
 	f5 := newFixture(t, FiveLevel)
 	require.NoError(t, f5.pt.Preallocate(0xffa0000000000000, 0xffd2000000000000)) // 5-level vmalloc: PML5 416..465
 	require.Equal(t, 50, f5.pt.Tables(LevelPML4))
