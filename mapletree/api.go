@@ -73,6 +73,14 @@ func checkStoreEntry(op string, first, last uint64, entry any) error {
 	return nil
 }
 
+// writeState returns the tree's own State, reset to [first, last], for the
+// Tree methods that write; they hold the lock, so one State serves them all
+// and a write allocates no State.
+func (t *Tree) writeState(first, last uint64) *State {
+	t.wmas = t.NewState(first, last)
+	return &t.wmas
+}
+
 // StoreRange models mtree_store_range: write entry over [first, last],
 // replacing whatever was there; a nil entry erases. It fails with EINVAL
 // for a reserved entry (Internal values up to RetryEntry) or first > last,
@@ -82,7 +90,7 @@ func (t *Tree) StoreRange(first, last uint64, entry any) error {
 		return err
 	}
 	t.mu.Lock()
-	mas := t.NewState(first, last)
+	mas := t.writeState(first, last)
 	err := mas.store(pack(entry))
 	t.mu.Unlock()
 	return err
@@ -101,7 +109,7 @@ func (t *Tree) InsertRange(first, last uint64, entry any) error {
 		return err
 	}
 	t.mu.Lock()
-	mas := t.NewState(first, last)
+	mas := t.writeState(first, last)
 	mas.insert(pack(entry))
 	err := mas.Err()
 	mas.Destroy()
@@ -116,7 +124,7 @@ func (t *Tree) Insert(index uint64, entry any) error { return t.InsertRange(inde
 // its entry (ZeroEntry included), or nil if index is empty.
 func (t *Tree) Erase(index uint64) any {
 	t.mu.Lock()
-	mas := t.NewState(index, index)
+	mas := t.writeState(index, index)
 	e := mas.Erase()
 	t.mu.Unlock()
 	return e
@@ -153,9 +161,9 @@ func (t *Tree) allocRange(op string, entry any, size, min, max uint64,
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	mas := t.NewState(0, 0)
+	mas := t.writeState(0, 0)
 	defer mas.Destroy()
-	if err := search(&mas, min, max, size); err != nil {
+	if err := search(mas, min, max, size); err != nil {
 		return 0, err
 	}
 	mas.insert(pack(entry))
@@ -177,7 +185,7 @@ func (t *Tree) AllocCyclic(entry any, lo, hi uint64, next *uint64) (start uint64
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	mas := t.NewState(0, 0)
+	mas := t.writeState(0, 0)
 	defer mas.Destroy()
 	return mas.allocCyclic(entry, lo, hi, next)
 }
@@ -222,7 +230,7 @@ func (mas *State) allocCyclic(entry any, lo, hi uint64, next *uint64) (uint64, b
 func (t *Tree) EmptyArea(min, max, size uint64) (first, last uint64, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	mas := t.NewState(0, 0)
+	mas := t.writeState(0, 0)
 	if err := mas.EmptyArea(min, max, size); err != nil {
 		return 0, 0, err
 	}
@@ -234,7 +242,7 @@ func (t *Tree) EmptyArea(min, max, size uint64) (first, last uint64, err error) 
 func (t *Tree) EmptyAreaRev(min, max, size uint64) (first, last uint64, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	mas := t.NewState(0, 0)
+	mas := t.writeState(0, 0)
 	if err := mas.EmptyAreaRev(min, max, size); err != nil {
 		return 0, 0, err
 	}

@@ -157,6 +157,17 @@ func (r *refIntervals) entries() []refInterval {
 	return out
 }
 
+// countEntries counts the intervals mt_for_each reports.
+func (r *refIntervals) countEntries() int {
+	n := 0
+	for _, iv := range r.iv {
+		if !isZero(iv.val) {
+			n++
+		}
+	}
+	return n
+}
+
 // treeIntervals lists the tree's contents through ForEach.
 func treeIntervals(t *Tree) []refInterval {
 	var out []refInterval

@@ -88,6 +88,8 @@ type Tree struct {
 	cacheCount int
 
 	allocFail func() bool
+	// wmas is the State the Tree's write methods use under the lock.
+	wmas State
 	// preallocMisses counts nodes taken beyond the preallocated count; the
 	// kernel would crash there, the tests assert it stays 0.
 	preallocMisses int
