@@ -141,5 +141,5 @@ func (f Fault) String() string {
 		kind = "WRITE"
 	}
 	return fmt.Sprintf("pc %d: arena %s access at unmapped address %#x (kernel %#x, %d bytes, %v)",
-		f.PC, kind, f.UserAddr, f.Addr, f.Size, f.Errno)
+		f.PC, kind, f.UserAddr, f.Addr, f.Size, f.Errno.Name())
 }

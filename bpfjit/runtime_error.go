@@ -73,8 +73,12 @@ func (e *Error) Error() string {
 	if e.Detail != "" {
 		msg += ": " + e.Detail
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	switch err := e.Err.(type) {
+	case nil:
+	case errno.Errno:
+		msg += ": " + err.Name() + " (" + err.Error() + ")"
+	default:
+		msg += ": " + err.Error()
 	}
 	return msg
 }
