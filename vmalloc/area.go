@@ -10,10 +10,9 @@ import "github.com/arenasim/arenasim/mmu"
 type vmapArea struct {
 	start, end uint64 // va_start, va_end (exclusive)
 
-	// rb_node: parent, children (left, right) and colour.
+	// rb_node: parent and children (left, right); the colour is below.
 	parent *vmapArea
 	child  [2]*vmapArea
-	red    bool
 
 	// subtreeMax is subtree_max_size: the largest block size in this
 	// node's subtree, meaningful only in the free tree.
@@ -25,6 +24,7 @@ type vmapArea struct {
 
 	vm    *VMStruct // the caller's area when busy; nil otherwise
 	flags uint32    // VMAP_RAM/VMAP_BLOCK in the low byte, node id + 1 above
+	red   bool      // the rb_node colour, here to keep the struct at 80 bytes
 }
 
 // Child indices of a tree node.

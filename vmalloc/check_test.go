@@ -25,7 +25,7 @@ func TestCheckDetects(t *testing.T) {
 		}, "stray PTE"},
 		{"vmalloc page unmapped", func(t *testing.T, m *machine, vm, sparse *VMStruct) {
 			require.NoError(t, m.pt.Unmap(vm.Addr+PageSize, PageSize, nil))
-		}, "page 1 of area"},
+		}, "2 of its 3 pages mapped"},
 		{"wrong subtree max", func(t *testing.T, m *machine, vm, sparse *VMStruct) {
 			m.a.free.tree.root.subtreeMax--
 		}, "subtree max"},

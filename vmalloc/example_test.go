@@ -92,6 +92,6 @@ func ExampleAllocator_Vmalloc() {
 	fmt.Print(a.Info())
 	fmt.Println(a.Vfree(addr), a.VmallocPages())
 	// Output:
-	// 0xffffc90000000000-0xffffc90000004000   16384 vmalloc pages=3 vmalloc
+	// 0xffffc90000000000-0xffffc90000004000   16384 vmalloc pages=3 vmalloc N0=3
 	// <nil> 0
 }

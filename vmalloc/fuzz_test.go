@@ -24,7 +24,7 @@ func (o *oneShot) Fail(site Site) bool {
 
 var fuzzFlags = []VMFlags{0, VMAlloc, VMMap, VMSparse | VMUsermap, VMNoGuard, VMIoremap, VMSparse, VMSparse | VMNoGuard}
 
-// FuzzVmalloc runs byte-coded operation sequences on a machine with 32 MiB
+// FuzzVmalloc runs byte-coded operation sequences on a machine with 8 MiB
 // of RAM and 1 to 4 vmap nodes: reserve and remove areas (by interior or
 // misaligned address), purge, switch CPU, look up, vmalloc and vfree, vmap,
 // map and unmap pages of sparse areas, and inject a failure into the next
@@ -45,7 +45,7 @@ func fuzzVmalloc(t *testing.T, data []byte) {
 		return
 	}
 	inj := &oneShot{}
-	m := newMachine(t, Config{CPUs: 4, Nodes: 1 + int(data[0]&3), Inject: inj}, 32*mib)
+	m := newMachine(t, Config{CPUs: 4, Nodes: 1 + int(data[0]&3), Inject: inj}, 8*mib)
 	a := m.a
 	failFrame := false
 	m.pm.SetFailHook(func(mmu.AllocRequest) bool {
@@ -142,7 +142,7 @@ func fuzzVmalloc(t *testing.T, data []byte) {
 		case 8:
 			n := uint64(1+b1%24) * PageSize
 			if b1 >= 250 {
-				n = uint64(b1-249) * 3000 * PageSize // beyond RAM from the second on
+				n = uint64(b1-249) * 600 * PageSize // beyond the 8 MiB of RAM from the third on
 			}
 			addr, err := a.Vmalloc(n - uint64(b2%8))
 			if err != nil {

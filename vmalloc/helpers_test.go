@@ -49,6 +49,15 @@ func freeRanges(a *Allocator) [][2]uint64 {
 	return out
 }
 
+// countFree counts the free blocks.
+func countFree(a *Allocator) int {
+	n := 0
+	for va := a.free.list.first(); va != nil; va = a.free.list.after(va) {
+		n++
+	}
+	return n
+}
+
 // freeIn lists the free blocks that intersect [lo, hi).
 func freeIn(a *Allocator, lo, hi uint64) [][2]uint64 {
 	var out [][2]uint64

@@ -9,7 +9,9 @@ import (
 // WriteInfo writes the areas in the format of /proc/vmallocinfo
 // (vmalloc_info_show): one line per busy area with a vm_struct, node by node
 // in address order, then one "unpurged vm_area" line per lazily freed
-// area. Addresses are shown in full, as a privileged reader sees them.
+// area. Addresses are shown in full, as a privileged reader sees them, and
+// pages are counted per memory node as a CONFIG_NUMA kernel does, all on
+// node 0.
 //
 //	0xffffc90000000000-0xffffc90100011000 4295036928 arena_map_alloc sparse user
 func (a *Allocator) WriteInfo(w io.Writer) error {
@@ -45,6 +47,9 @@ func (a *Allocator) WriteInfo(w io.Writer) error {
 			}
 			if v.pagesArea != nil {
 				b.WriteString(" vpages")
+			}
+			if v.NrPages != 0 {
+				fmt.Fprintf(&b, " N0=%d", v.NrPages) // show_numa_info: one memory node
 			}
 			b.WriteByte('\n')
 		}

@@ -259,7 +259,7 @@ func TestVmallocAndVfree(t *testing.T) {
 	for i := uint64(0); i < 3*PageSize; i += 1000 {
 		require.False(t, m.write(addr+i, byte(i)).Faulted())
 	}
-	require.Equal(t, "0xffffc90000000000-0xffffc90000004000   16384 vmalloc pages=3 vmalloc\n", m.a.Info())
+	require.Equal(t, "0xffffc90000000000-0xffffc90000004000   16384 vmalloc pages=3 vmalloc N0=3\n", m.a.Info())
 	require.NoError(t, m.a.Vfree(addr+PageSize), "an interior page frees the area")
 	require.Equal(t, inUse+2, m.pm.InUse(), "every frame went back; the new pmd and pte tables stay")
 	require.Zero(t, m.a.VmallocPages())
@@ -277,8 +277,8 @@ func TestVmallocLargePagesArray(t *testing.T) {
 	require.Equal(t, start4, addr)
 	info := strings.Split(strings.TrimSpace(m.a.Info()), "\n")
 	require.Equal(t, []string{
-		"0xffffc90000000000-0xffffc90000202000 2105344 vmalloc pages=513 vmalloc vpages",
-		"0xffffc90000202000-0xffffc90000205000   12288 vmalloc pages=2 vmalloc",
+		"0xffffc90000000000-0xffffc90000202000 2105344 vmalloc pages=513 vmalloc vpages N0=513",
+		"0xffffc90000202000-0xffffc90000205000   12288 vmalloc pages=2 vmalloc N0=2",
 	}, info)
 	require.Equal(t, uint64(515), m.a.VmallocPages())
 	require.NoError(t, m.a.Vfree(addr))

@@ -71,21 +71,22 @@ func TestFullFitAlloc(t *testing.T) {
 	require.Equal(t, 1, m.a.Stats().Purges, "16384 lazy pages pass lazy_max_pages once")
 	m.a.VMUnmapAliases() // and the last 4095 holes
 	require.NoError(t, m.a.Check())
-	blocks := len(freeRanges(m.a))
-	for i := 0; i < testLoops; i++ {
+	blocks := countFree(m.a)
+	for i := 0; i < testLoops/4; i++ {
 		addr := vmallocOK(t, m, PageSize)
 		require.Equal(t, drop[0], addr, "loop %d takes the lowest hole", i)
+		require.Equal(t, blocks-1, countFree(m.a), "a full fit takes the whole block")
 		touch(t, m, addr)
 		require.NoError(t, m.a.Vfree(addr))
 		m.a.VMUnmapAliases() // give the hole back, so the next request fits it again
-		require.Equal(t, blocks, len(freeRanges(m.a)), "a full fit neither splits nor leaves a block")
+		require.Equal(t, blocks, countFree(m.a), "the purge puts the same block back")
 	}
 	for i := 0; i < testLoops; i++ {
 		addr := vmallocOK(t, m, PageSize)
 		require.Equal(t, drop[i], addr, "without frees, hole after hole")
 		touch(t, m, addr)
 	}
-	require.Equal(t, blocks-testLoops, len(freeRanges(m.a)), "each request consumed one whole hole")
+	require.Equal(t, blocks-testLoops, countFree(m.a), "each request consumed one whole hole")
 }
 
 // long_busy_list_alloc_test: 15000 live one-page areas, then a loop of a
