@@ -14,24 +14,17 @@ import (
 // kernel's harmless one-past-the-end writes land in bounds here.
 type bigNode struct {
 	pivot [mapleBigNodeSlots]uint64
-	slot  [mapleBigNodeSlots]unsafe.Pointer
-	etype [mapleBigNodeSlots]unsafe.Pointer
+	slots [mapleBigNodeSlots]eword
 	gap   [mapleBigNodeSlots]uint64
 	bEnd  uint8
 	typ   nodeType
 }
 
-func (b *bigNode) slotNull(i uint8) bool { return b.etype[i] == nil && b.slot[i] == nil }
+func (b *bigNode) slotNull(i uint8) bool { return b.slots[i].typ == nil && b.slots[i].data == nil }
 
-func (b *bigNode) setSlot(i uint8, w eword) {
-	b.slot[i] = w.data
-	b.etype[i] = w.typ
-}
+func (b *bigNode) setSlot(i uint8, w eword) { b.slots[i] = w }
 
-func (b *bigNode) setChild(i uint8, n *node) {
-	b.slot[i] = unsafe.Pointer(n)
-	b.etype[i] = nil
-}
+func (b *bigNode) setChild(i uint8, n *node) { b.slots[i] = eword{data: unsafe.Pointer(n)} }
 
 // shiftRight models mab_shift_right: move the first bEnd entries up by
 // shift (the caller fixes bEnd and the vacated slots).
@@ -39,8 +32,7 @@ func (b *bigNode) shiftRight(shift uint8) {
 	size := int(b.bEnd)
 	s := int(shift)
 	copy(b.pivot[s:s+size], b.pivot[:size])
-	copy(b.slot[s:s+size], b.slot[:size])
-	copy(b.etype[s:s+size], b.etype[:size])
+	copy(b.slots[s:s+size], b.slots[:size])
 	if b.typ == mapleArange64 {
 		copy(b.gap[s:s+size], b.gap[:size])
 	}
@@ -134,8 +126,7 @@ func (mas *State) mabCopy(masStart, masEnd uint8, b *bigNode, mabStart uint8) {
 	b.bEnd = uint8(j)
 	j -= int(mabStart)
 	ms, bs := int(masStart), int(mabStart)
-	copy(b.slot[bs:bs+j], n.slot[ms:ms+j])
-	copy(b.etype[bs:bs+j], n.etype[ms:ms+j])
+	copy(b.slots[bs:bs+j], n.slots[ms:ms+j])
 	if !mt.isLeaf() && mas.tree.isAlloc() {
 		copy(b.gap[bs:bs+j], n.gap[ms:ms+j])
 	}
@@ -167,8 +158,7 @@ func (b *bigNode) toNode(mabStart, mabEnd uint8, mas *State, newMax bool) {
 		}
 	}
 	cnt := i - int(mabStart)
-	copy(n.slot[:cnt], b.slot[mabStart:int(mabStart)+cnt])
-	copy(n.etype[:cnt], b.etype[mabStart:int(mabStart)+cnt])
+	copy(n.slots[:cnt], b.slots[mabStart:int(mabStart)+cnt])
 	if newMax {
 		mas.max = b.pivot[i-1]
 	}

@@ -161,12 +161,12 @@ func (t *Tree) slotWord(n *node, i uint8) string {
 		}
 		return rawEntry(w)
 	}
-	if n.typ == mapleRange64 && n.slot[i] == nil && i == mapleRange64Slots-1 && n.pivot[i-1] == 0 {
+	if n.typ == mapleRange64 && n.slots[i].data == nil && i == mapleRange64Slots-1 && n.pivot[i-1] == 0 {
 		if m := uint64(n.meta.gap)<<8 | uint64(n.meta.end); m != 0 {
 			return fmt.Sprintf("0x%x", m)
 		}
 	}
-	return ptrString(n.slot[i])
+	return ptrString(n.slots[i].data)
 }
 
 func pivotString(v uint64, format DumpFormat) string {

@@ -71,12 +71,12 @@ func (t *Tree) dupNode(src, dst *node, max uint64) bool {
 		nc := t.newNode(c.typ)
 		if nc == nil {
 			for j := uint8(0); j < i; j++ {
-				dst.slot[j] = nil
+				dst.slots[j].data = nil
 			}
 			return false
 		}
 		nc.setParent(dst, i)
-		dst.slot[i] = unsafe.Pointer(nc)
+		dst.slots[i].data = unsafe.Pointer(nc)
 	}
 	for i := uint8(0); i < count; i++ {
 		if !t.dupNode(src.child(i), dst.child(i), src.safePivot(i, max)) {

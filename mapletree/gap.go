@@ -10,7 +10,7 @@ func (mas *State) leafMaxGap() uint64 {
 	n := mas.node
 	var maxGap uint64
 	i := 1
-	if n.etype[0] == nil {
+	if n.slots[0].typ == nil {
 		maxGap = n.pivot[0] - mas.min + 1
 		i = 2
 	}
@@ -19,7 +19,7 @@ func (mas *State) leafMaxGap() uint64 {
 		// A single-slot leaf: only slot 0, handled above.
 		return maxGap
 	}
-	if mas.max == math.MaxUint64 && maxPiv+1 < mapleRange64Slots && n.etype[maxPiv+1] == nil {
+	if mas.max == math.MaxUint64 && maxPiv+1 < mapleRange64Slots && n.slots[maxPiv+1].typ == nil {
 		gap := math.MaxUint64 - n.pivot[maxPiv]
 		if gap > maxGap {
 			maxGap = gap
@@ -29,7 +29,7 @@ func (mas *State) leafMaxGap() uint64 {
 		}
 	}
 	for ; i <= maxPiv; i++ {
-		if n.etype[i] != nil {
+		if n.slots[i].typ != nil {
 			continue
 		}
 		gap := n.pivot[i] - n.pivot[i-1]

@@ -98,8 +98,9 @@ type metadata struct {
 // range64 and leaf64 nodes use 15 pivots and 16 slots, arange64 nodes use 9
 // pivots, 10 slots and 10 gaps.
 //
-// Slots of internal nodes hold child *node pointers in slot[]; slots of
-// leaves hold entries as an (etype, slot) word pair (see eword).
+// Slots of internal nodes hold child *node pointers in the data word of
+// slots[]; slots of leaves hold entries as a (type, data) word pair (see
+// eword), the two words side by side.
 //
 // The parent word encodes, in one pointer, what the kernel packs into
 // node->parent: it points at links[s] of the parent node, where links[s] == s
@@ -109,8 +110,7 @@ type metadata struct {
 type node struct {
 	parent unsafe.Pointer
 	pivot  [mapleRange64Slots - 1]uint64
-	slot   [mapleRange64Slots]unsafe.Pointer
-	etype  [mapleRange64Slots]unsafe.Pointer
+	slots  [mapleRange64Slots]eword
 	gap    [mapleArange64Slots]uint64
 	meta   metadata
 	typ    nodeType
@@ -131,43 +131,29 @@ func (n *node) reset(t nodeType) {
 }
 
 // entry returns the entry in leaf slot i (writer side: plain loads).
-func (n *node) entry(i uint8) eword {
-	return eword{typ: n.etype[i], data: n.slot[i]}
-}
+func (n *node) entry(i uint8) eword { return n.slots[i] }
 
 // setEntry writes leaf slot i on a node no reader can see yet.
-func (n *node) setEntry(i uint8, w eword) {
-	n.etype[i] = w.typ
-	n.slot[i] = w.data
-}
+func (n *node) setEntry(i uint8, w eword) { n.slots[i] = w }
 
 // child returns the child in internal slot i (writer side).
-func (n *node) child(i uint8) *node { return (*node)(n.slot[i]) }
+func (n *node) child(i uint8) *node { return (*node)(n.slots[i].data) }
 
 // slotNull reports whether slot i holds NULL, for leaves and internal nodes
 // (a child pointer has no type word; a leaf entry always has one).
-func (n *node) slotNull(i uint8) bool { return n.etype[i] == nil && n.slot[i] == nil }
-
-// copySlot copies slot i of src to slot j of n (both words).
-func (n *node) copySlot(j uint8, src *node, i uint8) {
-	n.slot[j] = src.slot[i]
-	n.etype[j] = src.etype[i]
-}
+func (n *node) slotNull(i uint8) bool { return n.slots[i].typ == nil && n.slots[i].data == nil }
 
 // clearSlot sets slot i to NULL.
-func (n *node) clearSlot(i uint8) {
-	n.slot[i] = nil
-	n.etype[i] = nil
-}
+func (n *node) clearSlot(i uint8) { n.slots[i] = eword{} }
 
 // pivotAt loads pivot i for a lock-free reader.
 func (n *node) pivotAt(i uint8) uint64 { return atomic.LoadUint64(&n.pivot[i]) }
 
 // childAt loads child i for a lock-free reader (rcu_dereference).
-func (n *node) childAt(i uint8) *node { return (*node)(atomic.LoadPointer(&n.slot[i])) }
+func (n *node) childAt(i uint8) *node { return (*node)(atomic.LoadPointer(&n.slots[i].data)) }
 
 // entryAt loads leaf slot i for a lock-free reader.
-func (n *node) entryAt(i uint8) eword { return loadEword(&n.etype[i], &n.slot[i]) }
+func (n *node) entryAt(i uint8) eword { return loadEword(&n.slots[i].typ, &n.slots[i].data) }
 
 // seqBegin returns the leaf's sequence count for a reader, or false if a
 // writer is in the middle of an in-place change.
@@ -185,15 +171,17 @@ func (n *node) writeEnd()   { atomic.StoreUint32(&n.seq, n.seq+1) }
 
 // storeEntryRCU publishes a leaf slot in place (rcu_assign_pointer).
 func (n *node) storeEntryRCU(i uint8, w eword) {
-	atomic.StorePointer(&n.etype[i], w.typ)
-	atomic.StorePointer(&n.slot[i], w.data)
+	atomic.StorePointer(&n.slots[i].typ, w.typ)
+	atomic.StorePointer(&n.slots[i].data, w.data)
 }
 
 // storePivotRCU changes a pivot of a published node in place.
 func (n *node) storePivotRCU(i uint8, v uint64) { atomic.StoreUint64(&n.pivot[i], v) }
 
 // storeChildRCU publishes a child pointer (rcu_assign_pointer).
-func (n *node) storeChildRCU(i uint8, c *node) { atomic.StorePointer(&n.slot[i], unsafe.Pointer(c)) }
+func (n *node) storeChildRCU(i uint8, c *node) {
+	atomic.StorePointer(&n.slots[i].data, unsafe.Pointer(c))
+}
 
 // setParent models mas_set_parent: record parent p and slot in one word.
 func (n *node) setParent(p *node, slot uint8) {

@@ -26,8 +26,8 @@ func (mas *State) nodeCount(count int) {
 
 // pushNode models mas_push_node: keep a node for reuse by this operation.
 func (mas *State) pushNode(n *node) {
-	n.etype[0] = nil
-	n.slot[0] = unsafe.Pointer(mas.alloc)
+	n.slots[0].typ = nil
+	n.slots[0].data = unsafe.Pointer(mas.alloc)
 	mas.alloc = n
 	mas.allocCount++
 }
@@ -41,7 +41,7 @@ func (mas *State) popNode(typ nodeType) *node {
 		mas.tree.preallocMisses++
 		n = new(node)
 	} else {
-		mas.alloc = (*node)(n.slot[0])
+		mas.alloc = (*node)(n.slots[0].data)
 		mas.allocCount--
 	}
 	n.reset(typ)
@@ -80,7 +80,7 @@ func (mas *State) Destroy() {
 	mas.flags &^= maStateBulk | maStatePrealloc
 	for mas.alloc != nil {
 		n := mas.alloc
-		mas.alloc = (*node)(n.slot[0])
+		mas.alloc = (*node)(n.slots[0].data)
 		mas.tree.freeNode(n)
 	}
 	mas.allocCount = 0
@@ -138,12 +138,10 @@ func (mas *State) destroyRebalance(end uint8) {
 		split++
 	}
 	tmp := lMas.dataEnd() - split
-	copy(newnode.slot[:tmp], left.slot[split+1:split+1+tmp])
-	copy(newnode.etype[:tmp], left.etype[split+1:split+1+tmp])
+	copy(newnode.slots[:tmp], left.slots[split+1:split+1+tmp])
 	copy(newnode.pivot[:tmp], left.pivot[split+1:split+1+tmp])
 	newnode.pivot[tmp] = lMas.max
-	copy(newnode.slot[tmp:tmp+end], n.slot[:end])
-	copy(newnode.etype[tmp:tmp+end], n.etype[:end])
+	copy(newnode.slots[tmp:tmp+end], n.slots[:end])
 	copy(newnode.pivot[tmp:min(int(tmp)+int(end), int(mt.pivots()))], n.pivot[:end])
 	lMas.max = left.pivot[split]
 	mas.min = lMas.max + 1
@@ -176,8 +174,7 @@ func (mas *State) destroyRebalance(end uint8) {
 		newnode.setMeta(0, tmp)
 		newLeft := mas.popNode(left.typ)
 		newLeft.parent = left.parent
-		copy(newLeft.slot[:split], left.slot[:split])
-		copy(newLeft.etype[:split], left.etype[:split])
+		copy(newLeft.slots[:split], left.slots[:split])
 		copy(newLeft.pivot[:split], left.pivot[:split])
 		newLeft.setMeta(0, split)
 		lMas.node = newLeft
@@ -185,8 +182,8 @@ func (mas *State) destroyRebalance(end uint8) {
 		offset := mas.tree.parentSlot(mas.node)
 		parent = mas.popNode(oldParent.typ)
 		*parent = *oldParent // links are the same in every node
-		parent.slot[offset] = nodePtr(mas.node)
-		parent.slot[offset-1] = nodePtr(lMas.node)
+		parent.slots[offset].data = nodePtr(mas.node)
+		parent.slots[offset-1].data = nodePtr(lMas.node)
 		parent.pivot[offset-1] = lMas.max
 	}
 	gap := mas.leafMaxGap()

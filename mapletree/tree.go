@@ -242,7 +242,7 @@ func (t *Tree) newNode(typ nodeType) *node {
 	}
 	n := t.cache
 	if n != nil {
-		t.cache = (*node)(n.slot[0])
+		t.cache = (*node)(n.slots[0].data)
 		t.cacheCount--
 	} else {
 		n = new(node)
@@ -258,8 +258,8 @@ func (t *Tree) freeNode(n *node) {
 	if t.cacheCount >= maxCachedNodes {
 		return
 	}
-	n.etype[0] = nil
-	n.slot[0] = unsafe.Pointer(t.cache)
+	n.slots[0].typ = nil
+	n.slots[0].data = unsafe.Pointer(t.cache)
 	t.cache = n
 	t.cacheCount++
 }

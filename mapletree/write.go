@@ -94,7 +94,7 @@ func (wr *wrState) slotContent(off uint8) eword {
 	if n.typ.isLeaf() {
 		return n.entry(off)
 	}
-	return eword{data: n.slot[off]}
+	return eword{data: n.slots[off].data}
 }
 
 // walk models mas_wr_walk: descend to the leaf that takes the write,
@@ -157,10 +157,10 @@ func (wr *wrState) endPivot() {
 func (wr *wrState) extendNull() {
 	mas := wr.mas
 	n := wr.node
-	if n.etype[wr.offsetEnd] == nil {
+	if n.slots[wr.offsetEnd].typ == nil {
 		mas.last = wr.endPiv
 	} else if mas.last == wr.endPiv && mas.end != wr.offsetEnd &&
-		n.etype[wr.offsetEnd+1] == nil {
+		n.slots[wr.offsetEnd+1].typ == nil {
 		wr.offsetEnd++
 		if wr.offsetEnd == mas.end {
 			mas.last = mas.max
@@ -171,7 +171,7 @@ func (wr *wrState) extendNull() {
 	}
 	if wr.content.isNull() {
 		mas.index = wr.rMin
-	} else if mas.index == wr.rMin && mas.offset != 0 && n.etype[mas.offset-1] == nil {
+	} else if mas.index == wr.rMin && mas.offset != 0 && n.slots[mas.offset-1].typ == nil {
 		mas.offset--
 		mas.index = n.safeMin(mas.offset, mas.min)
 		wr.rMin = mas.index
@@ -387,7 +387,7 @@ func (wr *wrState) slotStore() {
 	n := wr.node
 	offset := mas.offset
 	rcu := mas.tree.InRCU()
-	gap := n.etype[offset] == nil || n.etype[offset+1] == nil
+	gap := n.slots[offset].typ == nil || n.slots[offset+1].typ == nil
 	if rcu {
 		n.writeBegin()
 	}
@@ -404,7 +404,7 @@ func (wr *wrState) slotStore() {
 		}
 	} else {
 		// Expand into the middle of three ranges (never in RCU mode).
-		gap = gap || n.etype[offset+2] == nil
+		gap = gap || n.slots[offset+2].typ == nil
 		wr.setSlot(offset+1, wr.entry, rcu)
 		wr.setPivot(offset, mas.index-1, rcu)
 		wr.setPivot(offset+1, mas.last, rcu)
@@ -472,8 +472,7 @@ func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
 	// Copy from the start to the insert point.
 	off := mas.offset
 	copy(dst.pivot[:off], src.pivot[:off])
-	copy(dst.slot[:off], src.slot[:off])
-	copy(dst.etype[:off], src.etype[:off])
+	copy(dst.slots[:off], src.slots[:off])
 	// A new range starting after the old range's start.
 	if wr.rMin < mas.index {
 		dst.setEntry(off, wr.content)
@@ -490,8 +489,7 @@ func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
 		// Copy the rest of the node.
 		d := off + 1
 		size := mas.end - offsetEnd + 1
-		copy(dst.slot[d:d+size], src.slot[offsetEnd:offsetEnd+size])
-		copy(dst.etype[d:d+size], src.etype[offsetEnd:offsetEnd+size])
+		copy(dst.slots[d:d+size], src.slots[offsetEnd:offsetEnd+size])
 		copy(dst.pivot[d:d+size-1], src.pivot[offsetEnd:offsetEnd+size-1])
 		if newEnd < nodePivots {
 			dst.pivot[newEnd] = mas.max
