@@ -81,6 +81,28 @@ func (m *modelMachine) StoreRange(t *rapid.T) {
 	m.ref.store(a, b, e)
 }
 
+// Fill stores a run of ranges, so that short action sequences still build
+// trees of height 3 and more, where splits and rebalances reach upwards.
+func (m *modelMachine) Fill(t *rapid.T) {
+	start := drawIndex(t, "start")
+	n := rapid.IntRange(20, 400).Draw(t, "count")
+	stride := rapid.Uint64Range(1, 12).Draw(t, "stride")
+	width := rapid.Uint64Range(0, stride-1).Draw(t, "width")
+	for i := 0; i < n; i++ {
+		a := start + uint64(i)*stride
+		b := a + width
+		if b < a || a < start {
+			break
+		}
+		m.gen++
+		e := any(fmt.Sprintf("f%d", m.gen))
+		if err := m.tr.StoreRange(a, b, e); err != nil {
+			t.Fatalf("fill [%d, %d]: %v", a, b, err)
+		}
+		m.ref.store(a, b, e)
+	}
+}
+
 func (m *modelMachine) Store(t *rapid.T) {
 	a := drawIndex(t, "index")
 	e := m.drawEntry(t)
