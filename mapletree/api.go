@@ -77,8 +77,20 @@ func checkStoreEntry(op string, first, last uint64, entry any) error {
 // Tree methods that write; they hold the lock, so one State serves them all
 // and a write allocates no State.
 func (t *Tree) writeState(first, last uint64) *State {
-	t.wmas = t.NewState(first, last)
-	return &t.wmas
+	mas := &t.wmas
+	if mas.alloc != nil {
+		mas.Destroy()
+	}
+	// The fields NewState sets.
+	mas.tree = t
+	mas.index, mas.last = first, last
+	mas.node = nil
+	mas.min, mas.max = 0, maxIndex
+	mas.status = StatusStart
+	mas.depth, mas.offset, mas.flags, mas.end = 0, 0, 0, 0
+	mas.storeType = wrInvalid
+	mas.err = 0
+	return mas
 }
 
 // StoreRange models mtree_store_range: write entry over [first, last],

@@ -93,6 +93,14 @@ type metadata struct {
 	gap uint8
 }
 
+// nodeBody is the part of a node that a node store rewrites: pivots,
+// slots and metadata.
+type nodeBody struct {
+	pivot [mapleRange64Slots - 1]uint64
+	slots [mapleRange64Slots]eword
+	meta  metadata
+}
+
 // node is struct maple_node for the three node types the 6.16 write paths
 // build. One Go struct serves all of them, as the kernel's union does:
 // range64 and leaf64 nodes use 15 pivots and 16 slots, arange64 nodes use 9
@@ -109,12 +117,10 @@ type metadata struct {
 // its own links[0] (the kernel's "parent points to itself").
 type node struct {
 	parent unsafe.Pointer
-	pivot  [mapleRange64Slots - 1]uint64
-	slots  [mapleRange64Slots]eword
-	gap    [mapleArange64Slots]uint64
-	meta   metadata
-	typ    nodeType
-	links  [mapleRange64Slots]uint8
+	nodeBody
+	gap   [mapleArange64Slots]uint64
+	typ   nodeType
+	links [mapleRange64Slots]uint8
 	// seq is odd while a writer changes a published leaf in place (RCU
 	// mode exact-fit and slot stores); readers retry when it moves.
 	seq uint32

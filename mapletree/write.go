@@ -448,15 +448,16 @@ func (wr *wrState) nodeStore(newEnd uint8) {
 	}
 	if mas.tree.InRCU() {
 		nn := mas.popNode(wr.typ)
-		wr.fillNodeStore(nn, offsetEnd, newEnd)
+		nn.parent = wr.node.parent
+		wr.fillNodeStore(&nn.nodeBody, offsetEnd, newEnd)
 		old := mas.node
 		mas.node = nn
 		mas.replaceNode(old, height)
 	} else {
-		var reuse node
-		reuse.reset(wr.typ)
+		// Built on the stack, then copied over the node in one go.
+		var reuse nodeBody
 		wr.fillNodeStore(&reuse, offsetEnd, newEnd)
-		*wr.node = reuse
+		wr.node.nodeBody = reuse
 	}
 	mas.updateGap()
 	mas.end = newEnd
@@ -464,18 +465,17 @@ func (wr *wrState) nodeStore(newEnd uint8) {
 
 // fillNodeStore builds the node-store result in dst (the body of
 // mas_wr_node_store between "set up node" and "done").
-func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
+func (wr *wrState) fillNodeStore(dst *nodeBody, offsetEnd, newEnd uint8) {
 	mas := wr.mas
 	src := wr.node
 	nodePivots := wr.typ.pivots()
-	dst.parent = src.parent
 	// Copy from the start to the insert point.
 	off := mas.offset
 	copy(dst.pivot[:off], src.pivot[:off])
 	copy(dst.slots[:off], src.slots[:off])
 	// A new range starting after the old range's start.
 	if wr.rMin < mas.index {
-		dst.setEntry(off, wr.content)
+		dst.slots[off] = wr.content
 		dst.pivot[off] = mas.index - 1
 		off++
 		mas.offset = off
@@ -484,7 +484,7 @@ func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
 	if off < nodePivots {
 		dst.pivot[off] = mas.last
 	}
-	dst.setEntry(off, wr.entry)
+	dst.slots[off] = wr.entry
 	if offsetEnd <= mas.end {
 		// Copy the rest of the node.
 		d := off + 1
@@ -495,7 +495,9 @@ func (wr *wrState) fillNodeStore(dst *node, offsetEnd, newEnd uint8) {
 			dst.pivot[newEnd] = mas.max
 		}
 	}
-	dst.leafSetMeta(newEnd)
+	if newEnd < wr.typ.slots()-1 {
+		dst.meta = metadata{end: newEnd} // mas_leaf_set_meta
+	}
 }
 
 // bnode models mas_wr_bnode: the slow path through a big node (split or
