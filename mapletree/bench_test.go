@@ -35,6 +35,7 @@ func benchTree2500(vals []any) *Tree {
 func BenchmarkLoad(b *testing.B) {
 	tr := benchTree2500(boxed(2500))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	var e any
 	for b.Loop() {
 		e = tr.Load(1470)
@@ -49,6 +50,7 @@ func BenchmarkWalk(b *testing.B) {
 	tr := benchTree2500(boxed(2500))
 	mas := tr.NewState(1470, 1470)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	var e any
 	for b.Loop() {
 		e = mas.Walk()
@@ -69,6 +71,7 @@ func BenchmarkNodeStore(b *testing.B) {
 	}
 	overwrite := uint64(76)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		tr.StoreRange(overwrite, overwrite+15, vals[overwrite])
 		overwrite += 5
@@ -87,6 +90,7 @@ func BenchmarkSlotStore(b *testing.B) {
 		tr.StoreRange(uint64(i), uint64(i+5), vals[i])
 	}
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		tr.StoreRange(105, 105, nil)
 		tr.StoreRange(100, 105, vals[105])
@@ -100,6 +104,7 @@ func BenchmarkAwalk(b *testing.B) {
 	tr.StoreRange(1470, 1475, nil)
 	mas := tr.NewState(1470, 1470)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if err := mas.EmptyAreaRev(0, 2000, 10); err != nil {
 			b.Fatal(err)
@@ -120,6 +125,7 @@ func BenchmarkForEach(b *testing.B) {
 		tr.StoreRange(uint64(i), uint64(i+4), vals[i])
 	}
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		j := uint64(0)
 		idx := uint64(0)
@@ -144,6 +150,7 @@ func BenchmarkInsertAscending(b *testing.B) {
 	tr := New(FlagAllocRange)
 	i := uint64(0)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if err := tr.Insert(i, vals[i&255]); err != nil {
 			b.Fatal(err)
@@ -183,6 +190,7 @@ func BenchmarkLoadRandom(b *testing.B) {
 	tr := miTree(boxed(256))
 	order := randomOrder(mi)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	i := 0
 	for b.Loop() {
 		if tr.Load(order[i&(mi-1)]) == nil {
@@ -199,6 +207,7 @@ func BenchmarkErase(b *testing.B) {
 	tr := miTree(vals)
 	order := randomOrder(mi)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	i := 0
 	for b.Loop() {
 		if tr.Erase(order[i]) == nil {
@@ -247,6 +256,7 @@ func btTree2500(vals []any) *btree.BTreeG[btRange] {
 func BenchmarkBtreeLoad(b *testing.B) {
 	t := btTree2500(boxed(2500))
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		if btLoad(t, 1470) == nil {
 			b.Fatal("missing")
@@ -259,6 +269,7 @@ func BenchmarkBtreeInsertAscending(b *testing.B) {
 	t := btree.NewG(32, btLess)
 	i := uint64(0)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		t.ReplaceOrInsert(btRange{i, i, vals[i&255]})
 		i++
@@ -283,6 +294,7 @@ func BenchmarkBtreeLoadRandom(b *testing.B) {
 	t := btMi(boxed(256))
 	order := randomOrder(mi)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	i := 0
 	for b.Loop() {
 		if btLoad(t, order[i&(mi-1)]) == nil {
@@ -297,6 +309,7 @@ func BenchmarkBtreeErase(b *testing.B) {
 	t := btMi(vals)
 	order := randomOrder(mi)
 	b.ReportAllocs()
+	defer cpuPerOp(b)()
 	i := 0
 	for b.Loop() {
 		if _, ok := t.Delete(btRange{first: order[i]}); !ok {
