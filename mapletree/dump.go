@@ -224,8 +224,11 @@ func (t *Tree) dumpNode(b *strings.Builder, n *node, min, max uint64, depth int,
 			break
 		}
 		if last > max {
-			fmt.Fprintf(b, "node %p last (%s) > max (%s) at pivot %d!\n", n,
-				pivotString(last, format), pivotString(max, format), i)
+			if format == DumpHex {
+				fmt.Fprintf(b, "node %p last (%x) > max (%x) at pivot %d!\n", n, last, max, i)
+			} else {
+				fmt.Fprintf(b, "node %p last (%d) > max (%d) at pivot %d!\n", n, last, max, i)
+			}
 		}
 		first = last + 1
 	}
