@@ -80,7 +80,7 @@ func (v *verifier) doCheck() error {
 		ins := v.insns[v.insnIdx]
 		c := ins.Code.Class()
 		v.insnProcessed++
-		if v.insnProcessed > ComplexityLimitInsns {
+		if v.insnProcessed > v.insnLimit {
 			return v.errorf(errno.E2BIG, v.insnIdx, "BPF program is too large. Processed %d insn", v.insnProcessed)
 		}
 		exit := false

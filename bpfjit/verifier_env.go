@@ -284,4 +284,8 @@ type VerifyEnv struct {
 	// NoJIT models jit_requested == false, which the arena refuses.
 	NoJIT    bool
 	LogLevel LogLevel
+
+	// insnLimit lowers BPF_COMPLEXITY_LIMIT_INSNS for the package's fuzz
+	// and property tests, which must not spend a second per looping input.
+	insnLimit int
 }

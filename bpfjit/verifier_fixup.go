@@ -57,11 +57,22 @@ func (v *verifier) checkMaxStackDepth() error {
 	}
 }
 
-// fixups rewrites the verified program for the JIT: arena accesses become
-// probe accesses (convert_ctx_accesses), casts and 64-bit arena arithmetic
-// become 32-bit operations (do_misc_fixups), and map loads lose their
-// pseudo source (convert_pseudo_ld_imm64).
+// deadCodeTrap is what an instruction no path reaches becomes: "goto pc-1".
+var deadCodeTrap = Insn{Code: JumpOpcode(JumpClass, Ja, ImmSource), Off: -1}
+
+// fixups rewrites the verified program for the JIT: instructions no path
+// reached become traps (sanitize_dead_code: the kernel does this for
+// unprivileged loaders and removes dead code for privileged ones, which
+// would move indices), arena accesses become probe accesses
+// (convert_ctx_accesses), casts and 64-bit arena arithmetic become 32-bit
+// operations (do_misc_fixups), and map loads lose their pseudo source
+// (convert_pseudo_ld_imm64).
 func (v *verifier) fixups() error {
+	for i := range v.insns {
+		if !v.aux[i].seen {
+			v.insns[i] = deadCodeTrap
+		}
+	}
 	for i := 0; i < len(v.insns); i++ {
 		ins := &v.insns[i]
 		a := &v.aux[i]

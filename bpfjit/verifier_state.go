@@ -174,6 +174,7 @@ type verifier struct {
 	frameGen    uint64
 
 	insnProcessed     int
+	insnLimit         int
 	jmpsProcessed     int
 	prevJmpsProcessed int
 	prevInsnProcessed int
@@ -200,6 +201,10 @@ func newVerifier(prog []Insn, env *VerifyEnv) *verifier {
 	v.allowUninitStack = env.Caps.perfmonCapable()
 	v.bypassSpecV1 = env.Caps.perfmonCapable()
 	v.log.level = env.LogLevel
+	v.insnLimit = ComplexityLimitInsns
+	if env.insnLimit > 0 {
+		v.insnLimit = env.insnLimit
+	}
 	for i := range v.aux {
 		v.aux[i].mapIndex = -1
 	}

@@ -123,6 +123,11 @@ func TestVerifierControlFlow(t *testing.T) {
 		{name: "too many instructions",
 			prog:  vProg(vMov64Imm(R0, 0), vALU64Imm(Add, R0, 1), vJmpImm(JLT, R0, 2_000_000, -2), vExit()),
 			errno: errno.E2BIG, insn: 2, msg: "BPF program is too large. Processed 1000001 insn"},
+		{name: "dead code becomes a trap",
+			prog: vProg(vMov64Imm(R0, 0), vJmpImm(JEq, R0, 0, 2), vLdImm64(R0, 1), vExit()),
+			check: func(t *testing.T, out *Verified) {
+				require.Equal(t, []Insn{vMov64Imm(R0, 0), vJmpImm(JEq, R0, 0, 2), deadCodeTrap, deadCodeTrap, vExit()}, out.Insns)
+			}},
 		{name: "may_goto bounds a loop",
 			prog: vProg(vMov64Imm(R0, 0), vMayGoto(2), vALU64Imm(Add, R0, 1), vJa(-3), vExit())},
 	})
