@@ -2,6 +2,7 @@ package bpfjit
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/arenasim/arenasim/internal/errno"
 )
@@ -409,7 +410,7 @@ func (v *verifier) checkMov(ins Insn, alu64, x bool) error {
 		}
 		return nil
 	}
-	src := regs[ins.Src]
+	src := &regs[ins.Src]
 	if alu64 {
 		switch {
 		case ins.Imm != 0: // addr_space_cast
@@ -418,11 +419,19 @@ func (v *verifier) checkMov(ins Insn, alu64, x bool) error {
 				dst.typ = ptrToArena
 			}
 		case ins.Off == 0:
-			*dst = src
+			v.assignScalarIDBeforeMov(src)
+			*dst = *src
 		case v.isPointerValue(ins.Src):
 			return v.errorf(errno.EACCES, v.insnIdx, "R%d sign-extension part of pointer", ins.Src)
 		case src.typ == scalarValue:
-			*dst = src
+			noSext := src.umax < 1<<(ins.Off-1)
+			if noSext {
+				v.assignScalarIDBeforeMov(src)
+			}
+			*dst = *src
+			if !noSext {
+				dst.id = 0
+			}
 			dst.coerceToSizeSX(int(ins.Off) >> 3)
 		default:
 			dst.setUnknown(!v.bpfCapable)
@@ -433,7 +442,19 @@ func (v *verifier) checkMov(ins Insn, alu64, x bool) error {
 	case v.isPointerValue(ins.Src):
 		return v.errorf(errno.EACCES, v.insnIdx, "R%d partial copy of pointer", ins.Src)
 	case src.typ == scalarValue:
-		*dst = src
+		// A copy keeps the link to its source only while the value fits
+		// the destination unchanged.
+		linked := bits.Len64(src.umax) <= 32
+		if ins.Off != 0 {
+			linked = src.umax < 1<<(ins.Off-1)
+		}
+		if linked {
+			v.assignScalarIDBeforeMov(src)
+		}
+		*dst = *src
+		if !linked {
+			dst.id = 0
+		}
 		if ins.Off != 0 {
 			dst.coerceSubregToSizeSX(int(ins.Off) >> 3)
 		}
@@ -443,6 +464,26 @@ func (v *verifier) checkMov(ins Insn, alu64, x bool) error {
 	dst.zext32To64()
 	dst.syncBounds()
 	return nil
+}
+
+// addConstID marks a scalar id whose register holds the linked value plus
+// off (BPF_ADD_CONST).
+const addConstID = 1 << 31
+
+// assignScalarIDBeforeMov gives a scalar about to be copied an id, so that
+// what a later comparison learns about one copy applies to the other
+// (assign_scalar_id_before_mov).
+func (v *verifier) assignScalarIDBeforeMov(src *regState) {
+	if src.typ != scalarValue {
+		return
+	}
+	if src.id&addConstID != 0 {
+		src.id, src.off = 0, 0
+	}
+	if src.id == 0 && !src.varOff.isConst() {
+		v.idGen++
+		src.id = v.idGen
+	}
 }
 
 // adjustRegMinMaxVals computes the result of an ALU operation other than
@@ -486,6 +527,19 @@ func (v *verifier) adjustRegMinMaxVals(ins Insn) error {
 		}
 	}
 	dst.scalarALU(op, !alu64, &srcVal, !v.bpfCapable)
+	// r1 = r2; r1 += 1 keeps r1 linked to r2 with a known difference, so a
+	// later bound on either applies to both.
+	if v.bpfCapable && op == Add && alu64 && dst.id != 0 && srcVal.isConst(false) {
+		val := srcVal.constValue(false)
+		if dst.id&addConstID != 0 || val > math.MaxInt32 {
+			dst.id, dst.off = 0, 0
+		} else {
+			dst.id |= addConstID
+			dst.off = int32(val)
+		}
+	} else {
+		dst.id, dst.off = 0, 0
+	}
 	return nil
 }
 
@@ -680,6 +734,13 @@ func (v *verifier) checkCondJmp(ins Insn) error {
 		}
 		return nil
 	}
+	var linked []linkedReg
+	if x && src.typ == scalarValue && src.id != 0 {
+		linked = collectLinkedRegs(v.cur.cur(), src.id, linked)
+	}
+	if dst.typ == scalarValue && dst.id != 0 {
+		linked = collectLinkedRegs(v.cur.cur(), dst.id, linked)
+	}
 	other, err := v.pushStack(v.insnIdx+int(ins.Off)+1, v.insnIdx)
 	if err != nil {
 		return err
@@ -690,6 +751,27 @@ func (v *verifier) checkCondJmp(ins Insn) error {
 	} else {
 		fake2 := fake
 		v.regSetMinMax(&oregs[ins.Dst], &fake, dst, &fake2, op, jmp32)
+	}
+	if x && src.typ == scalarValue && src.id != 0 {
+		syncLinkedRegs(v.cur.cur(), src, linked)
+		syncLinkedRegs(other.cur(), &oregs[ins.Src], linked)
+	}
+	if dst.typ == scalarValue && dst.id != 0 {
+		syncLinkedRegs(v.cur.cur(), dst, linked)
+		syncLinkedRegs(other.cur(), &oregs[ins.Dst], linked)
+	}
+	if len(linked) > 0 {
+		mask := regBit(ins.Dst)
+		if x {
+			mask |= regBit(ins.Src)
+		}
+		for _, e := range linked {
+			if e.isReg {
+				mask |= regBit(Register(e.idx))
+			}
+		}
+		v.aux[v.insnIdx].linked |= mask
+		v.precisionDirty = true
 	}
 	if !jmp32 && !x && ins.Imm == 0 && (op == JEq || op == JNE) && dst.typ.maybeNull() {
 		id := dst.id
@@ -702,6 +784,70 @@ func (v *verifier) checkCondJmp(ins Insn) error {
 		v.printInsnState(v.cur.curframe())
 	}
 	return nil
+}
+
+// linkedReg names a scalar of the current frame that shares an id: a
+// register or a spilled stack slot (struct linked_reg).
+type linkedReg struct {
+	isReg bool
+	idx   int
+}
+
+// linkedRegsMax is LINKED_REGS_MAX: at most this many registers are tied
+// to one comparison; the rest lose their id.
+const linkedRegsMax = 6
+
+// collectLinkedRegs appends the scalars of frame f that share id
+// (collect_linked_regs). The model links within the current frame only;
+// the kernel also looks in the callers' frames, which can only tighten
+// bounds further.
+func collectLinkedRegs(f *funcState, id uint32, set []linkedReg) []linkedReg {
+	id &^= addConstID
+	add := func(r *regState, e linkedReg) {
+		if r.typ != scalarValue || r.id&^addConstID != id {
+			return
+		}
+		if len(set) < linkedRegsMax {
+			set = append(set, e)
+		} else {
+			r.id = 0
+		}
+	}
+	for i := R0; i < RFP; i++ {
+		add(&f.regs[i], linkedReg{isReg: true, idx: int(i)})
+	}
+	for j := range f.stack {
+		if f.stack[j].isSpilled() {
+			add(&f.stack[j].spilled, linkedReg{idx: j})
+		}
+	}
+	return set
+}
+
+// syncLinkedRegs copies what is known of known into every scalar linked to
+// it, adjusting for a constant difference (sync_linked_regs).
+func syncLinkedRegs(f *funcState, known *regState, set []linkedReg) {
+	for _, e := range set {
+		var r *regState
+		if e.isReg {
+			r = &f.regs[e.idx]
+		} else {
+			r = &f.stack[e.idx].spilled
+		}
+		if r.typ != scalarValue || r == known || r.id&^addConstID != known.id&^addConstID {
+			continue
+		}
+		if (r.id&addConstID == 0 && known.id&addConstID == 0) || r.off == known.off {
+			*r = *known
+			continue
+		}
+		off, id := r.off, r.id
+		var delta regState
+		delta.setConst(uint64(int64(off)-int64(known.off)), false)
+		*r = *known
+		r.off, r.id = off, id
+		r.minMaxAdd(&delta)
+	}
 }
 
 // regSetMinMax narrows both outcomes of a comparison of two scalars

@@ -284,6 +284,9 @@ type VerifyEnv struct {
 	// NoJIT models jit_requested == false, which the arena refuses.
 	NoJIT    bool
 	LogLevel LogLevel
+	// TestStateFreq is BPF_F_TEST_STATE_FREQ: remember a state at every
+	// prune point (honoured for CAP_BPF loaders, as in the kernel).
+	TestStateFreq bool
 
 	// insnLimit lowers BPF_COMPLEXITY_LIMIT_INSNS for the package's fuzz
 	// and property tests, which must not spend a second per looping input.

@@ -84,27 +84,40 @@ func checkRejection(t require.TestingT, err error) {
 }
 
 // vtFuzzEnvs are the environments each fuzzed program is verified in:
-// privileged with every map and the arena, and unprivileged.
+// privileged with every map and the arena; CAP_BPF alone (loops and calls,
+// but no reads of unwritten stack); unprivileged.
 func vtFuzzEnvs() []*VerifyEnv {
 	priv := vtEnv()
 	priv.insnLimit = vtFuzzInsnLimit
 	priv.LogLevel = LogLevel2
+	bpfOnly := vtEnv()
+	bpfOnly.Caps = CapBPF
+	bpfOnly.insnLimit = vtFuzzInsnLimit
 	unpriv := vtEnv()
 	unpriv.Caps = 0
 	unpriv.Sleepable = false
 	unpriv.insnLimit = vtFuzzInsnLimit
-	return []*VerifyEnv{priv, unpriv}
+	return []*VerifyEnv{priv, bpfOnly, unpriv}
 }
 
-func verifyEverywhere(t require.TestingT, prog []Insn) {
+// verifyEverywhere verifies prog in every fuzz environment; what is
+// accepted must be rewritten faithfully and must run on the interpreter
+// without reading anything unwritten or touching memory it may not.
+func verifyEverywhere(t require.TestingT, prog []Insn, seed uint64) (accepted int, rejected []error) {
 	for _, env := range vtFuzzEnvs() {
 		out, err := Verify(prog, env)
 		if err != nil {
 			checkRejection(t, err)
+			rejected = append(rejected, err)
 			continue
 		}
+		accepted++
 		checkVerified(t, prog, out)
+		for run := range uint64(4) {
+			require.NoError(t, runVerified(out, env, seed+run), "accepted program misbehaves at run time:\n%s", Disassemble(out.Insns, SyntaxKernel))
+		}
 	}
+	return accepted, rejected
 }
 
 // FuzzVerify feeds arbitrary bytes to the verifier as a program: it must
@@ -124,7 +137,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		prog, err := DecodeProgram(data[:len(data)/InsnSize*InsnSize])
 		require.NoError(t, err)
-		verifyEverywhere(t, prog)
+		verifyEverywhere(t, prog, uint64(len(data)))
 	})
 }
 
@@ -157,7 +170,7 @@ var vtGenSizes = []Size{Byte, Half, Word, DWord}
 func (g *vtGen) block(n, depth int) {
 	count := rapid.IntRange(1, n).Draw(g.t, "count")
 	for range count {
-		switch rapid.IntRange(0, 13).Draw(g.t, "kind") {
+		switch rapid.IntRange(0, 14).Draw(g.t, "kind") {
 		case 0:
 			g.add(vMov64Imm(g.reg("dst"), rapid.Int32Range(-100, 100).Draw(g.t, "imm")))
 		case 1:
@@ -216,6 +229,25 @@ func (g *vtGen) block(n, depth int) {
 		case 13:
 			sz := rapid.SampledFrom(vtGenSizes).Draw(g.t, "size")
 			g.add(vStx(sz, g.reg("ptr"), g.reg("src"), int16(rapid.IntRange(-32768, 32767).Draw(g.t, "aoff"))))
+		case 14:
+			// An index bounded through a copy, then used on a map value.
+			idx := Register(rapid.IntRange(7, 9).Draw(g.t, "idx"))
+			cp := Register(rapid.IntRange(7, 9).Draw(g.t, "copy"))
+			skip := g.label()
+			g.add(vLdx(rapid.SampledFrom([]Size{Byte, Byte, Word}).Draw(g.t, "isize"), idx, R6, int16(rapid.IntRange(0, 8).Draw(g.t, "ioff"))),
+				vMov64Reg(cp, idx))
+			if rapid.Bool().Draw(g.t, "delta") {
+				g.add(vALU64Imm(Add, cp, rapid.Int32Range(-3, 3).Draw(g.t, "d")))
+			}
+			bound := rapid.Int32Range(0, 10).Draw(g.t, "bound")
+			g.add(vJmpImmL(rapid.SampledFrom([]JumpOp{JGT, JGE, JSGT, JSGE}).Draw(g.t, "bop"), cp, bound, skip))
+			if rapid.Bool().Draw(g.t, "between") {
+				g.block(2, 0)
+			}
+			// The access lands near the end of the 8-byte value, where an
+			// off-by-one in the bounds shows.
+			voff := int16(8 - bound + rapid.Int32Range(-3, 1).Draw(g.t, "slack"))
+			g.add(vtLookup(vtHashFD), vJmpImmL(JEq, R0, 0, skip), vALU64Reg(Add, R0, idx), vLdx(Byte, R3, R0, voff), skip)
 		}
 	}
 }
@@ -234,20 +266,16 @@ func vtGenProgram(t *rapid.T) []Insn {
 }
 
 // TestVerifierRandomPrograms runs generated programs through the verifier
-// in both environments: no panic, well-formed rejections, faithful rewrites.
+// in every fuzz environment: no panic, well-formed rejections, faithful
+// rewrites, and accepted programs that behave on the interpreter.
 func TestVerifierRandomPrograms(t *testing.T) {
 	accepted, rejected := 0, map[errno.Errno]int{}
 	rapid.Check(t, func(t *rapid.T) {
 		prog := vtGenProgram(t)
-		for _, env := range vtFuzzEnvs() {
-			out, err := Verify(prog, env)
-			if err != nil {
-				checkRejection(t, err)
-				rejected[errno.Of(err)]++
-				continue
-			}
-			accepted++
-			checkVerified(t, prog, out)
+		n, errs := verifyEverywhere(t, prog, rapid.Uint64().Draw(t, "seed"))
+		accepted += n
+		for _, err := range errs {
+			rejected[errno.Of(err)]++
 		}
 	})
 	var parts []string
@@ -301,4 +329,78 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// vtGenBoundsProgram makes one bounded map-value access: an index loaded
+// from the context, perhaps transformed and copied, checked by one
+// conditional jump, then added to a map value pointer and dereferenced
+// near the end of the 8-byte value. Whether the verifier accepts it
+// depends on exactly the bounds it derives.
+func vtGenBoundsProgram(t *rapid.T) []Insn {
+	var p []any
+	p = append(p, vMov64Reg(R6, R1), vLdx(rapid.SampledFrom(vtGenSizes).Draw(t, "isize"), R7, R6, int16(rapid.IntRange(0, 8).Draw(t, "ioff"))))
+	switch rapid.IntRange(0, 4).Draw(t, "xform") {
+	case 1:
+		p = append(p, vALU64Imm(And, R7, rapid.Int32Range(0, 31).Draw(t, "mask")))
+	case 2:
+		p = append(p, vALU64Imm(RSh, R7, rapid.Int32Range(1, 60).Draw(t, "shift")))
+	case 3:
+		p = append(p, vALU32Imm(Add, R7, rapid.Int32Range(-4, 4).Draw(t, "add32")))
+	case 4:
+		p = append(p, vMovsx(R7, R7, rapid.SampledFrom([]int16{8, 16, 32}).Draw(t, "sx")))
+	}
+	cmp := R7
+	if rapid.Bool().Draw(t, "copy") {
+		cmp = R8
+		p = append(p, vMov64Reg(R8, R7))
+		if rapid.Bool().Draw(t, "delta") {
+			p = append(p, vALU64Imm(Add, R8, rapid.Int32Range(-3, 3).Draw(t, "d")))
+		}
+	}
+	op := rapid.SampledFrom(vtGenJumpOps).Draw(t, "op")
+	bound := rapid.Int32Range(-2, 12).Draw(t, "bound")
+	jmp := vJmpImm(op, cmp, bound, 0)
+	if rapid.Bool().Draw(t, "jmp32") {
+		jmp = vJmp32Imm(op, cmp, bound, 0)
+	}
+	// The access lands around the end of the 8-byte value as the bound
+	// would place it, where an off-by-one in the bounds shows.
+	voff := min(max(8-bound+rapid.Int32Range(-2, 1).Draw(t, "slack"), -1), 8)
+	access := vProgL(vtLookup(vtHashFD), vJmpImmL(JEq, R0, 0, "skip"), vALU64Reg(Add, R0, R7),
+		vLdx(Byte, R3, R0, int16(voff)), vLabel("skip"))
+	if rapid.Bool().Draw(t, "taken") {
+		// if (cond) goto access; goto skip; access: ...
+		jmp.Off = 1
+		p = append(p, jmp, vJa(int16(len(access))), access)
+	} else {
+		// if (cond) goto skip; access: ...
+		jmp.Off = int16(len(access))
+		p = append(p, jmp, access)
+	}
+	p = append(p, vMov64Imm(R0, 0), vExit())
+	return vProg(p...)
+}
+
+// TestVerifierBoundsPrograms runs bounded accesses whose safety hangs on
+// one comparison: each accepted one must stay inside the value at run time
+// for every index the context supplies.
+func TestVerifierBoundsPrograms(t *testing.T) {
+	accepted := 0
+	rapid.Check(t, func(t *rapid.T) {
+		prog := vtGenBoundsProgram(t)
+		env := vtEnv()
+		env.insnLimit = vtFuzzInsnLimit
+		out, err := Verify(prog, env)
+		if err != nil {
+			checkRejection(t, err)
+			return
+		}
+		accepted++
+		checkVerified(t, prog, out)
+		seed := rapid.Uint64().Draw(t, "seed")
+		for run := range uint64(16) {
+			require.NoError(t, runVerified(out, env, seed+run), "accepted program misbehaves at run time:\n%s", Disassemble(out.Insns, SyntaxKernel))
+		}
+	})
+	t.Logf("bounds programs: %d accepted", accepted)
 }

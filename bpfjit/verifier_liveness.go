@@ -243,8 +243,12 @@ func (v *verifier) precisionTransfer(i int, out uint16) uint16 {
 			}
 			return in
 		}
-		if ins.Code.Source() == RegSource && out&(src|dst) != 0 {
-			return out | src | dst
+		group := v.aux[i].linked
+		if ins.Code.Source() == RegSource {
+			group |= src | dst
+		}
+		if out&group != 0 {
+			return out | group
 		}
 		return out
 	}

@@ -2,6 +2,7 @@ package bpfjit
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/arenasim/arenasim/internal/errno"
 )
@@ -490,7 +491,14 @@ func (v *verifier) checkStackWriteFixedOff(state *funcState, off, size, valueReg
 		// A spilled scalar keeps its bounds, and stack slots are compared
 		// exactly when pruning, so the spill relies on its exact value.
 		v.markPrecise(v.insnIdx, regBit(Register(valueReg)))
+		fits := bits.Len64(reg.umax) <= 8*size
+		if fits {
+			v.assignScalarIDBeforeMov(reg)
+		}
 		v.saveRegisterState(state, spi, reg, size)
+		if !fits {
+			s.spilled.id = 0
+		}
 	case reg == nil && off%bpfRegSize == 0 && isST && v.bpfCapable:
 		var tmp regState
 		tmp.setConst(uint64(int64(ins.Imm)), false)
@@ -648,6 +656,9 @@ func (v *verifier) checkStackReadFixedOff(state *funcState, off, size, dstReg in
 		}
 		if size <= spillSize && off%bpfRegSize == 0 {
 			cur.regs[dstReg] = s.spilled
+			if bits.Len64(s.spilled.umax) > size*8 {
+				cur.regs[dstReg].id = 0
+			}
 		} else {
 			spillCnt, zeroCnt := 0, 0
 			for i := 0; i < size; i++ {

@@ -16,10 +16,27 @@ const (
 const complexityLimitStates = 64
 
 // idmap pairs the ids of an old state with those of a new one
-// (struct bpf_idmap).
-type idmap struct{ old, cur []uint32 }
+// (struct bpf_idmap). tmp hands out ids to scalars that have none, above
+// every id the verifier gave out.
+type idmap struct {
+	old, cur []uint32
+	tmp      uint32
+}
 
-func (m *idmap) reset() { m.old, m.cur = m.old[:0], m.cur[:0] }
+// checkScalar compares scalar ids, where an absent id is a fresh one: two
+// unlinked scalars may correspond to each other but not to a linked one
+// (check_scalar_ids).
+func (m *idmap) checkScalar(oldID, curID uint32) bool {
+	if oldID == 0 {
+		m.tmp++
+		oldID = m.tmp
+	}
+	if curID == 0 {
+		m.tmp++
+		curID = m.tmp
+	}
+	return m.check(oldID, curID)
+}
 
 // check reports whether oldID and curID correspond consistently (check_ids).
 func (m *idmap) check(oldID, curID uint32) bool {
@@ -59,7 +76,10 @@ func regsafe(rold, rcur *regState, precise bool, lvl exactLevel, ids *idmap) boo
 		if !precise && lvl == notExact {
 			return true
 		}
-		return vRangeWithin(rold, rcur) && rold.varOff.in(rcur.varOff)
+		if rold.id&addConstID != rcur.id&addConstID || (rold.id&addConstID != 0 && rold.off != rcur.off) {
+			return false
+		}
+		return vRangeWithin(rold, rcur) && rold.varOff.in(rcur.varOff) && ids.checkScalar(rold.id, rcur.id)
 	case ptrToMapKey, ptrToMapValue, ptrToMem:
 		return rold.sameShape(rcur) && vRangeWithin(rold, rcur) && rold.varOff.in(rcur.varOff) &&
 			ids.check(rold.id, rcur.id)
@@ -161,7 +181,7 @@ func (v *verifier) statesEqual(old, cur *vstate, insn int, lvl exactLevel) bool 
 	if len(old.frames) != len(cur.frames) {
 		return false
 	}
-	var ids idmap
+	ids := idmap{tmp: v.idGen}
 	for i, fo := range old.frames {
 		at := insn
 		if i < old.curframe() {
@@ -212,7 +232,7 @@ func (v *verifier) isStateVisited(insn int) (bool, error) {
 		v.computePrecision()
 	}
 	cur := v.cur
-	forceNew := v.aux[insn].forceCkpt
+	forceNew := v.aux[insn].forceCkpt || (v.env.TestStateFreq && v.bpfCapable)
 	addNew := forceNew
 	if v.jmpsProcessed-v.prevJmpsProcessed >= 2 && v.insnProcessed-v.prevInsnProcessed >= 8 {
 		addNew = true

@@ -1,6 +1,7 @@
 package bpfjit
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -214,7 +215,10 @@ func (r *regState) format(curFrame uint8) string {
 	sep := ""
 	add := func(s string) { b.WriteString(sep + s); sep = "," }
 	if r.id != 0 {
-		add("id=" + strconv.Itoa(int(r.id)))
+		add("id=" + strconv.Itoa(int(r.id&^addConstID)))
+	}
+	if r.id&addConstID != 0 {
+		fmt.Fprintf(&b, "%+d", r.off)
 	}
 	if t.isMapPtrish() && r.mapPtr != nil {
 		if r.mapPtr.Name != "" {

@@ -141,8 +141,11 @@ type insnAux struct {
 	preciseUse uint16
 	needIn     uint16
 	needOut    uint16
-	kfunc      *KfuncProto
-	helper     *HelperProto
+	// linked are the registers a conditional jump here refined together
+	// through shared scalar ids (sync_linked_regs).
+	linked uint16
+	kfunc  *KfuncProto
+	helper *HelperProto
 }
 
 type subprogInfo struct {

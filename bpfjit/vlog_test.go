@@ -32,6 +32,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 		src  string
 		caps Caps
 		want []string
+		freq bool // BPF_F_TEST_STATE_FREQ
 	}{
 		{"verifier_bounds.c non_const_xor_src_dst", `
 			call bpf_get_prandom_u32
@@ -41,7 +42,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			r0 &= 0x1a0
 			r0 ^= r6
 			exit`, AllCaps,
-			[]string{"5: (af) r0 ^= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=431,var_off=(0x0; 0x1af))"}},
+			[]string{"5: (af) r0 ^= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=431,var_off=(0x0; 0x1af))"}, false},
 		{"verifier_bounds.c non_const_or_src_dst", `
 			call bpf_get_prandom_u32
 			r6 = r0
@@ -50,7 +51,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			r0 &= 0x1a0
 			r0 |= r6
 			exit`, AllCaps,
-			[]string{"5: (4f) r0 |= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=431,var_off=(0x0; 0x1af))"}},
+			[]string{"5: (4f) r0 |= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=431,var_off=(0x0; 0x1af))"}, false},
 		{"verifier_bounds.c non_const_mul_regs", `
 			call bpf_get_prandom_u32
 			r6 = r0
@@ -59,7 +60,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			r0 &= 0x0f
 			r0 *= r6
 			exit`, AllCaps,
-			[]string{"5: (2f) r0 *= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=3825,var_off=(0x0; 0xfff))"}},
+			[]string{"5: (2f) r0 *= r6                      ; R0_w=scalar(smin=smin32=0,smax=umax=smax32=umax32=3825,var_off=(0x0; 0xfff))"}, false},
 		{"verifier_spill_fill.c partial_stack_load_preserves_zeros", `
 			ld_pseudo r6, 2, 5
 			.8byte 0x00000000fff80a7a
@@ -81,7 +82,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 				"6: (71) r2 = *(u8 *)(r10 -1)          ; R2_w=0 R10=fp0 fp-8_w=0",
 				"10: (71) r2 = *(u8 *)(r10 -9)         ; R2_w=0 R10=fp0 fp-16_w=0",
 				"11: (0f) r1 += r2",
-			}},
+			}, false},
 		{"verifier_spill_fill.c partial_stack_load_preserves_partial_zeros", `
 			.8byte 0x00000000fffc0a62
 			r1 = arr ll
@@ -91,7 +92,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			[]string{
 				"(62) *(u32 *)(r10 -4) = 0          ; R10=fp0 fp-8=0000????",
 				"(71) r2 = *(u8 *)(r10 -1)          ; R2_w=0 R10=fp0 fp-8=0000????",
-			}},
+			}, false},
 		{"verifier_precision.c state_loop_first_last_equal", `
 			r0 = 0
 		l0:
@@ -101,7 +102,7 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			goto l0
 		l1:
 			exit`, AllCaps,
-			[]string{"2: (07) r0 += 1                       ; R0_w=6"}},
+			[]string{"2: (07) r0 += 1                       ; R0_w=6"}, false},
 		{"verifier_scalar_ids.c (log of a 32-bit shift)", `
 			call bpf_get_prandom_u32
 			r0 &= 0x7fffffff
@@ -112,7 +113,26 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 			[]string{
 				"3: (77) r1 >>= 32                     ; R1_w=0",
 				"4: (bf) r0 = r1                       ; R0_w=0 R1_w=0",
-			}},
+			}, false},
+		{"verifier_scalar_ids.c linked_regs_too_many_regs", `
+			call bpf_ktime_get_ns
+			r0 &= 0xff
+			r1 = r0
+			r2 = r0
+			r3 = r0
+			r4 = r0
+			r5 = r0
+			r6 = r0
+			if r0 > 7 goto +0
+			r6 = r6
+			r7 = r10
+			r7 += r0
+			r0 = 0
+			exit`, AllCaps,
+			[]string{
+				"8: (25) if r0 > 0x7 goto pc+0         ; R0=scalar(id=1",
+				"9: (bf) r6 = r6                       ; R6_w=scalar(id=2",
+			}, true},
 		{"verifier_search_pruning.c allocated_stack", `
 			r6 = r1
 			call bpf_get_prandom_u32
@@ -128,13 +148,14 @@ func TestVerifierLogSelftestLines(t *testing.T) {
 		l2:	if r0 != 0 goto l3
 		l3:	if r0 != 0 goto l4
 		l4:	exit`, AllCaps,
-			[]string{"from 3 to 9: safe", "processed 15 insns"}},
+			[]string{"from 3 to 9: safe", "processed 15 insns"}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			env := vtEnv()
 			env.Caps = c.caps
 			env.LogLevel = LogLevel2
+			env.TestStateFreq = c.freq
 			out, err := Verify(vtAssemble(t, c.name, c.src), env)
 			require.NoError(t, err)
 			for _, w := range c.want {
