@@ -177,3 +177,14 @@ func TestBulkLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestExpectedEntriesTooMany(t *testing.T) {
+	tr := New(0)
+	mas := tr.NewState(0, 0)
+	if err := mas.ExpectedEntries(1 << 62); err == nil {
+		t.Fatal("a bulk load of 2^62 entries was accepted")
+	}
+	if mas.allocated() != 0 {
+		t.Fatal("nodes kept after a refused bulk load")
+	}
+}

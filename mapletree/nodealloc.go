@@ -100,7 +100,12 @@ func (mas *State) ExpectedEntries(n uint64) error {
 	}
 	nrNodes = divRoundUp(nrNodes, mapleRange64Slots-2)
 	nrNodes += divRoundUp(nrNodes, nonleafCap)
-	mas.nodeCount(int(nrNodes + 3))
+	if nrNodes > maxBulkNodes {
+		// The kernel's bulk allocation would fail; refuse before trying.
+		mas.setErr(errno.ENOMEM)
+	} else {
+		mas.nodeCount(int(nrNodes + 3))
+	}
 	mas.flags |= maStatePrealloc
 	if !mas.isErr() {
 		return nil
@@ -110,6 +115,9 @@ func (mas *State) ExpectedEntries(n uint64) error {
 	mas.Destroy()
 	return err
 }
+
+// maxBulkNodes bounds what ExpectedEntries preallocates (16 Mi nodes, 8 GiB).
+const maxBulkNodes = 1 << 24
 
 func divRoundUp(a, b uint64) uint64 { return (a + b - 1) / b }
 

@@ -173,9 +173,6 @@ func (t *Tree) load(index uint64) eword {
 			}
 			return w
 		}
-		if root.dead() {
-			continue
-		}
 		if w, ok := lookupWalk(root, index); ok {
 			return w
 		}
