@@ -204,10 +204,11 @@ func (as *AddressSpace) Invlpg(va uint64) {
 
 // InvlpgRange is Invlpg for every page in [start, end), as
 // flush_tlb_kernel_range does below its single-page ceiling (choosing a
-// full flush above it is the caller's policy).
+// full flush above it is the caller's policy). end 0 means the top of the
+// address space, so that the last page can be flushed.
 func (as *AddressSpace) InvlpgRange(start, end uint64) {
-	if end <= start {
-		return
+	if end-1 < start {
+		return // empty, or end == start
 	}
 	as.tlb.invalidateRange(start, end-1, as.ctl.pcid)
 	as.traceFlush(start, end-start, "invlpg range")

@@ -35,8 +35,9 @@ type visitor interface {
 	// leafHere reports whether a missing entry at level lvl, wholly inside
 	// the range, should be visited to place a large leaf there.
 	leafHere(va uint64, lvl Level) bool
-	// visit handles one entry covering [va, last]: every entry at stopAt,
-	// a present large leaf above it, or a missing one leafHere chose.
+	// visit handles one entry covering [va, last]: every entry at stopAt
+	// (but empty ones only for a visitor that allocates), a large leaf
+	// above it, or a missing one leafHere chose.
 	visit(va, last uint64, r entryRef, lvl Level) error
 }
 
@@ -64,13 +65,16 @@ func (pt *PageTable) walkTable(table PFN, lvl Level, start, last uint64, v visit
 		return errno.Errorf(errno.EFAULT, "mmu: %s table at %v is beyond RAM", lvl, table)
 	}
 	mask := lvl.Size() - 1
+	skipNone := !v.allocates() // nothing to do at an empty entry
 	for va := start; ; {
 		entLast := va | mask
 		segLast := min(entLast, last)
 		idx := lvl.Index(va)
 		r := entryRef{table: t, idx: idx, pa: table.Addr() + uint64(idx)*8}
-		if err := pt.walkEntry(r, lvl, va, segLast, va&mask == 0 && segLast == entLast, v); err != nil {
-			return err
+		if !skipNone || !r.load().None() {
+			if err := pt.walkEntry(r, lvl, va, segLast, va&mask == 0 && segLast == entLast, v); err != nil {
+				return err
+			}
 		}
 		if segLast == last {
 			return nil

@@ -210,6 +210,14 @@ func TestInvlpgRange(t *testing.T) {
 	require.Equal(t, []uint64{kpg, kpg + 4*PageSize}, vas)
 	f.as.InvlpgRange(kpg, kpg) // empty
 	require.Len(t, slices.Collect(f.as.TLB().Entries()), 2)
+	// The last page of the address space: end 0 stands for 2^64.
+	const top = 0xfffffffffffff000
+	f.mapPage(t, top, PageKernel)
+	f.load(t, top, Read)
+	require.NoError(t, f.pt.Unmap(top, PageSize, nil))
+	f.as.InvlpgRange(top, 0)
+	_, flt := f.as.Load(top, 8, Read)
+	require.Equal(t, CauseNotPresent, flt.Cause)
 	// A range longer than the TLB scans the entries instead.
 	f.as.InvlpgRange(0xffffc90000000000, 0xffffe90000000000)
 	require.Empty(t, slices.Collect(f.as.TLB().Entries()))
