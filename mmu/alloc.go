@@ -48,7 +48,9 @@ func (m *PhysMem) AllocPage(gfp GFP) (PFN, error) { return m.AllocPageAt("alloc_
 func (m *PhysMem) AllocPageAt(site string, gfp GFP) (PFN, error) {
 	m.seq++
 	if m.hook != nil && gfp&GFPNoFail == 0 && m.hook(AllocRequest{Seq: m.seq, Site: site, GFP: gfp}) {
-		m.traceAlloc(0, "%s(%v) failed (injected)", site, gfp)
+		if m.tr.On(trace.Alloc) { // boxing the arguments would allocate
+			m.traceAlloc(0, "%s(%v) failed (injected)", site, gfp)
+		}
 		return 0, errno.Errorf(errno.ENOMEM, "mmu: %s(%v): injected failure of allocation %d", site, gfp, m.seq)
 	}
 	var pfn PFN
@@ -60,7 +62,9 @@ func (m *PhysMem) AllocPageAt(site string, gfp GFP) (PFN, error) {
 		pfn = m.next
 		m.next++
 	default:
-		m.traceAlloc(0, "%s(%v) failed: out of memory", site, gfp)
+		if m.tr.On(trace.Alloc) { // boxing the arguments would allocate
+			m.traceAlloc(0, "%s(%v) failed: out of memory", site, gfp)
+		}
 		return 0, errno.Errorf(errno.ENOMEM, "mmu: %s(%v): all %d frames in use", site, gfp, m.inUse)
 	}
 	c := m.chunk(pfn, true)
@@ -71,14 +75,15 @@ func (m *PhysMem) AllocPageAt(site string, gfp GFP) (PFN, error) {
 		}
 	}
 	m.inUse++
-	m.traceAlloc(pfn, "%s(%v) -> %v", site, gfp, pfn)
+	if m.tr.On(trace.Alloc) { // boxing the arguments would allocate
+		m.traceAlloc(pfn, "%s(%v) -> %v", site, gfp, pfn)
+	}
 	return pfn, nil
 }
 
+// traceAlloc emits an alloc event; callers check m.tr.On(trace.Alloc).
 func (m *PhysMem) traceAlloc(pfn PFN, format string, args ...any) {
-	if m.tr.On(trace.Alloc) {
-		m.tr.Emit(trace.Event{Kind: trace.Alloc, Addr: pfn.Addr(), Text: fmt.Sprintf(format, args...)})
-	}
+	m.tr.Emit(trace.Event{Kind: trace.Alloc, Addr: pfn.Addr(), Text: fmt.Sprintf(format, args...)})
 }
 
 // GetPage takes a reference on an allocated frame (get_page).
@@ -108,7 +113,9 @@ func (m *PhysMem) PutPage(pfn PFN) error {
 		*p = Page{Flags: PGBuddy}
 		m.free = append(m.free, pfn)
 		m.inUse--
-		m.traceAlloc(pfn, "free %v", pfn)
+		if m.tr.On(trace.Alloc) { // boxing the arguments would allocate
+			m.traceAlloc(pfn, "free %v", pfn)
+		}
 	}
 	return nil
 }

@@ -149,3 +149,17 @@ func TestSparse(t *testing.T) {
 	require.Equal(t, uint64(0x0102030405060708), pm.ReadPhys64(2<<20+PageSize-3))
 	require.Equal(t, "65536 MiB RAM, 1000 frames in use, 4 resident", pm.String())
 }
+
+// TestAllocNoGarbage: with tracing off, allocating and freeing frames
+// allocates nothing on the host once the frames' chunk exists.
+func TestAllocNoGarbage(t *testing.T) {
+	pm, err := NewPhysMem(PhysMemConfig{})
+	require.NoError(t, err)
+	pfn, err := pm.AllocPage(GFPKernel)
+	require.NoError(t, err)
+	require.NoError(t, pm.PutPage(pfn))
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		p, _ := pm.AllocPage(GFPKernel | GFPZero)
+		_ = pm.PutPage(p)
+	}))
+}
