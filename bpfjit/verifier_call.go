@@ -81,6 +81,7 @@ func (v *verifier) checkHelperCall(ins Insn) error {
 	}
 	regs := v.regs()
 	var mapPtr *MapInfo
+	constKey := int64(-1)
 	rawRegno, rawSize := -1, 0
 	for a, at := range fn.Args {
 		if at == ArgDontCare {
@@ -120,6 +121,9 @@ func (v *verifier) checkHelperCall(ins Insn) error {
 			}
 			if err := v.checkHelperMemAccess(regno, size, accessRead, false, false); err != nil {
 				return err
+			}
+			if at == ArgPtrToMapKey && (mapPtr.Type == MapTypeArray || mapPtr.Type == MapTypePercpuArray) {
+				constKey = v.constantMapKey(reg, size)
 			}
 		case ArgPtrToMem, ArgPtrToUninitMem:
 			if !isMemArgType(reg.typ) {
@@ -167,6 +171,12 @@ func (v *verifier) checkHelperCall(ins Insn) error {
 		if mapPtr == nil {
 			return v.errorf(errno.EINVAL, v.insnIdx, "kernel subsystem misconfigured verifier")
 		}
+		if id == FuncMapLookupElem && constKey >= 0 && constKey < int64(mapPtr.MaxEntries) {
+			// An array element at a constant index in range always exists.
+			r0.setPointer(ptrToMapValue)
+			r0.mapPtr = mapPtr
+			break
+		}
 		r0.setPointer(ptrToMapValue | ptrMaybeNull)
 		r0.mapPtr = mapPtr
 		v.idGen++
@@ -185,6 +195,38 @@ func helperNameOr(fn *HelperProto, id int32) string {
 		return n
 	}
 	return "unknown"
+}
+
+// constantMapKey returns the key a stack pointer argument points at when
+// the stack holds a known constant there, else -1 (get_constant_map_key).
+// The slot needs no precision mark: the model compares spilled scalars
+// exactly.
+func (v *verifier) constantMapKey(key *regState, keySize int) int64 {
+	if !v.bpfCapable || key.typ != ptrToStack || !key.varOff.isConst() {
+		return -1
+	}
+	stackOff := int64(key.off) + int64(key.varOff.value)
+	slot := -stackOff - 1
+	spi, off := int(slot/bpfRegSize), int(slot%bpfRegSize)
+	s := &v.funcOf(key).stack[spi]
+	zeros := 0
+	for i := off; i >= 0 && s.types[i] == stackZero; i-- {
+		zeros++
+	}
+	if zeros >= keySize {
+		return 0
+	}
+	if !s.isSpilledScalar() {
+		return -1
+	}
+	spill := 0
+	for i := off; i >= 0 && s.types[i] == stackSpill; i-- {
+		spill++
+	}
+	if spill != keySize || !s.spilled.varOff.isConst() {
+		return -1
+	}
+	return int64(s.spilled.varOff.value)
 }
 
 // isMemArgType reports the register types a helper memory argument accepts

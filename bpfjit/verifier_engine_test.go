@@ -137,7 +137,7 @@ func (m *vtMachine) config(tr *trace.Tracer) Config {
 		},
 	}
 	return Config{Memory: &m.mem, Kernel: &m.kern, KernVMStart: vtKernVMStart, UserVMStart: vtUserVM,
-		Helpers: helpers, Kfuncs: kfuncs, StackTop: vtStackTop, Budget: 1 << 16, Tracer: tr}
+		Helpers: helpers, Kfuncs: kfuncs, StackTop: vtStackTop, Budget: 1 << 14, Tracer: tr}
 }
 
 // vtFrame is the shadow of one call frame.

@@ -115,6 +115,7 @@ func (v *verifier) useDef(i int) (use, def uint16) {
 // read before being written on some path from it (compute_live_registers).
 // State comparison ignores the others.
 func (v *verifier) computeLiveRegs() {
+	v.indexSubprogs()
 	n := len(v.insns)
 	for i := range v.insns {
 		if isHelperCall(v.insns[i]) {
@@ -258,10 +259,8 @@ func (v *verifier) precisionTransfer(i int, out uint16) uint16 {
 // exitNeed returns {r0} if some caller of subprogram sp relies on its
 // return value.
 func (v *verifier) exitNeed(sp int) uint16 {
-	start := v.subprogs[sp].start
-	for i, ins := range v.insns {
-		if isPseudoCall(ins) && i+int(ins.Imm)+1 == start && i+1 < len(v.insns) &&
-			v.aux[i+1].needIn&1 != 0 {
+	for _, c := range v.callSites[sp] {
+		if c+1 < len(v.insns) && v.aux[c+1].needIn&1 != 0 {
 			return 1
 		}
 	}
@@ -269,11 +268,22 @@ func (v *verifier) exitNeed(sp int) uint16 {
 }
 
 // subprogOf returns the subprogram holding instruction i.
-func (v *verifier) subprogOf(i int) int {
-	for s := len(v.subprogs) - 2; s >= 0; s-- {
-		if v.subprogs[s].start <= i {
-			return s
+func (v *verifier) subprogOf(i int) int { return int(v.aux[i].subprog) }
+
+// indexSubprogs records each instruction's subprogram and each
+// subprogram's call sites, for the precision analysis.
+func (v *verifier) indexSubprogs() {
+	v.callSites = make([][]int, len(v.subprogs))
+	sp := 0
+	for i := range v.insns {
+		for sp+1 < len(v.subprogs)-1 && v.subprogs[sp+1].start <= i {
+			sp++
+		}
+		v.aux[i].subprog = int32(sp)
+		if ins := v.insns[i]; isPseudoCall(ins) {
+			if t := v.findSubprog(i + int(ins.Imm) + 1); t >= 0 {
+				v.callSites[t] = append(v.callSites[t], i)
+			}
 		}
 	}
-	return 0
 }

@@ -143,9 +143,10 @@ type insnAux struct {
 	needOut    uint16
 	// linked are the registers a conditional jump here refined together
 	// through shared scalar ids (sync_linked_regs).
-	linked uint16
-	kfunc  *KfuncProto
-	helper *HelperProto
+	linked  uint16
+	kfunc   *KfuncProto
+	helper  *HelperProto
+	subprog int32
 }
 
 type subprogInfo struct {
@@ -188,6 +189,7 @@ type verifier struct {
 	precisionDirty    bool
 
 	probeInsns []int
+	callSites  [][]int // by subprogram: the local calls to it
 	log        vlog
 	errContext []string
 }

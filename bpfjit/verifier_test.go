@@ -189,6 +189,7 @@ func TestVerifierRegisters(t *testing.T) {
 		{name: "call clobbers r1-r5", prog: vProg(vMov64Imm(R2, 1), vCall(FuncKtimeGetNs), vMov64Reg(R0, R2), vExit()),
 			errno: errno.EACCES, insn: 2, msg: "R2 !read_ok"},
 		{name: "call keeps r6-r9", prog: vProg(vMov64Imm(R6, 1), vCall(FuncKtimeGetNs), vMov64Reg(R0, R6), vExit())},
+		{name: "32-bit ALU on registers", prog: vProg(vMov32Imm(R0, 1), vMov32Imm(R1, 2), vALU32Reg(Add, R0, R1), vExit())},
 		{name: "div by zero constant", prog: vProg(vMov64Imm(R0, 1), vALU64Imm(Div, R0, 0), vExit()),
 			errno: errno.EINVAL, insn: 1, msg: "div by zero"},
 		{name: "div by zero register is allowed", prog: vProg(vMov64Imm(R0, 1), vMov64Imm(R1, 0), vALU64Reg(Div, R0, R1), vExit())},
