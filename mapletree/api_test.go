@@ -206,6 +206,43 @@ func TestRootStateTable(t *testing.T) {
 	if e := mas.FindRev(0); e != "ptr" || mas.Index() != 0 || mas.Status() != StatusRoot {
 		t.Fatalf("find_rev = %v %v", e, mas.Status())
 	}
+	// find_rev: start -> root, root -> none, none -> none.
+	mas.Set(0)
+	for i, want := range []struct {
+		e  any
+		st Status
+	}{{"ptr", StatusRoot}, {nil, StatusNone}, {nil, StatusNone}} {
+		if e := mas.FindRev(0); e != want.e || mas.Index() != 0 || mas.Last() != 0 || mas.Status() != want.st {
+			t.Fatalf("find_rev #%d = %v [%d, %d] %v", i, e, mas.Index(), mas.Last(), mas.Status())
+		}
+	}
+	// The walks of check_state_handling on a root entry.
+	walk := func(what string, want any, first, last uint64, st Status) {
+		t.Helper()
+		if e := mas.Walk(); e != want || mas.Index() != first || mas.Last() != last || mas.Status() != st {
+			t.Fatalf("walk %s = %v [%d, %d] %v", what, e, mas.Index(), mas.Last(), mas.Status())
+		}
+	}
+	mas.Set(10)
+	walk("start -> none", nil, 1, maxIndex, StatusNone)
+	mas.Set(10)
+	mas.Pause()
+	walk("pause -> none", nil, 1, maxIndex, StatusNone)
+	mas.index, mas.last = 10, 10
+	walk("none -> none", nil, 1, maxIndex, StatusNone)
+	walk("none -> none again", nil, 1, maxIndex, StatusNone)
+	mas.Set(0)
+	walk("start -> root", "ptr", 0, 0, StatusRoot)
+	mas.Set(0)
+	mas.Pause()
+	walk("pause -> root", "ptr", 0, 0, StatusRoot)
+	mas.status = StatusNone
+	walk("none -> root", "ptr", 0, 0, StatusRoot)
+	walk("root -> root", "ptr", 0, 0, StatusRoot)
+	mas.Set(10)
+	walk("root -> none", nil, 1, maxIndex, StatusNone)
+	mas.index, mas.last = 0, 0
+	walk("none -> root", "ptr", 0, 0, StatusRoot)
 }
 
 // TestNoMem follows check_nomem: no node can be allocated.
