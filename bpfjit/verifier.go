@@ -83,18 +83,20 @@ type Verified struct {
 // kfuncs, context and capabilities; a nil env is an empty one.
 //
 // The model covers control flow, reserved fields, register and stack
-// typing by abstract interpretation with state pruning, scalar bounds,
-// maps, arena pointers, helpers, kfuncs and static (bpf2bpf) subprograms.
-// Simplifications, each for want of the kernel objects involved: there
-// are no BTF-typed pointers, packets, sockets, spin locks, references,
-// iterators, callbacks or global functions (without BTF func_info every
-// subprogram is static); scalar ids (linked registers) are not tracked;
-// precision is computed by a static backward analysis seeded with the
-// precise uses the exploration finds, instead of by backtracking; dead
-// code is kept (not removed) so instruction indices never move; and
-// fixups that would insert instructions (divide-by-zero guards, may_goto
-// counters, ctx conversions) are left to the engines, which implement
-// those semantics natively.
+// typing by abstract interpretation with state pruning, scalar bounds
+// (tnum and signed/unsigned 64/32-bit ranges) with linked copies, maps,
+// arena pointers, helpers, kfuncs and static (bpf2bpf) subprograms.
+// Simplifications, each for want of the kernel objects involved or to keep
+// instruction indices stable: there are no BTF-typed pointers, packets,
+// sockets, spin locks, references, iterators, callbacks or global
+// functions (without BTF func_info every subprogram is static); linked
+// scalars are tracked within the current frame only; precision is computed
+// by a static backward analysis seeded with the precise uses the
+// exploration finds, instead of by backtracking; unprivileged programs get
+// no speculative-execution paths or masking; dead code becomes "goto pc-1"
+// traps instead of being removed; and fixups that would insert
+// instructions (divide-by-zero guards, may_goto counters, ctx conversions)
+// are left to the engines, which implement those semantics natively.
 func Verify(prog []Insn, env *VerifyEnv) (*Verified, error) {
 	if env == nil {
 		env = &VerifyEnv{}
