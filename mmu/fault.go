@@ -9,6 +9,7 @@ import (
 type Access uint8
 
 // Access bits. Read is the zero value; combine with |, e.g. User|Write.
+// Write and Fetch exclude each other (Load drops Write, Store drops Fetch).
 const (
 	Read     Access = 0
 	Write    Access = 1 << 0 // a data write

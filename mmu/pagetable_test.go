@@ -387,3 +387,28 @@ func TestLeavesBounds(t *testing.T) {
 	require.Empty(t, slices.Collect(f.pt.Leaves(0x0000800000000000, 0)), "non-canonical start yields nothing")
 	require.True(t, errors.Is(f.pt.Preallocate(0x1000, 0x1000), errno.EINVAL))
 }
+
+// TestFreeEmptyKeepsSharedTables: even under the FreeEmptyTables policy
+// the kernel keeps the tables its root's kernel half points to, since
+// every process table shares them; a mapping made after an unmap still
+// reaches the process.
+func TestFreeEmptyKeepsSharedTables(t *testing.T) {
+	pm, err := NewPhysMem(PhysMemConfig{})
+	require.NoError(t, err)
+	kernel, err := NewPageTable(pm, PageTableConfig{FreeEmptyTables: true})
+	require.NoError(t, err)
+	require.NoError(t, kernel.Preallocate(kpg, kpg+PageSize))
+	proc, err := NewProcessPageTable(kernel, PageTableConfig{})
+	require.NoError(t, err)
+	pas, err := NewAddressSpace(proc, AddressSpaceConfig{})
+	require.NoError(t, err)
+
+	require.NoError(t, kernel.MapPage(kpg, 0x5000>>PageShift, PageKernel))
+	require.NoError(t, kernel.Unmap(kpg, PageSize, nil))
+	require.Equal(t, [3]int{1, 0, 0}, [3]int{kernel.Tables(LevelPDPT), kernel.Tables(LevelPD), kernel.Tables(LevelPT)},
+		"the PD and PT went, the shared PDPT stayed")
+	require.NoError(t, kernel.MapPage(kpg, 0x6000>>PageShift, PageKernel))
+	pa, flt := pas.Translate(kva, Read)
+	require.False(t, flt.Faulted(), "%v", flt)
+	require.Equal(t, uint64(0x6234), pa)
+}

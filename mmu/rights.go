@@ -66,7 +66,9 @@ func (c *control) decode(r *Regs, maxPhyAddr uint8, no1G, rsvdWithoutP bool) {
 // translation whose paging entries give the effective user, writable and
 // executable bits and the leaf's protection key. The order follows QEMU's
 // mmu_translate: a user access to a supervisor address first, then
-// protection keys, then SMAP, R/W, XD and SMEP.
+// protection keys, then SMAP and R/W for data; XD and SMEP for fetches,
+// which keys and SMAP never concern. The walker asks c.allowed first and
+// calls this only when that table does not settle the access.
 func (c *control) rights(user, writable, exec bool, key uint8, acc Access) Cause {
 	isUser, isWrite := acc.IsUser(), acc.IsWrite()
 	if isUser && !user {
