@@ -33,4 +33,31 @@
 // atomic store, mark replaced nodes dead so that a reader standing in one
 // walks again, and leave freeing to the garbage collector (call_rcu's
 // role). Loads allocate nothing.
+//
+// Where the port departs from the C, and why:
+//
+//   - Entries are Go interface values (two words). A leaf keeps both words
+//     of a slot side by side and a per-leaf sequence count lets lock-free
+//     readers discard a pair torn by an in-place RCU store; the kernel
+//     publishes one word.
+//   - A node's parent word points at a byte inside the parent (links[s] ==
+//     s), so parent and slot are still read in one atomic load; the kernel
+//     tags the low bits of the parent pointer instead.
+//   - Metadata has its own bytes rather than overlaying slot 15; it is read
+//     and written under the kernel's rules, so the data end is the same.
+//   - The big node keeps gaps apart from slots (the kernel overlays them
+//     where they never collide), with one spare element per array.
+//   - Nodes come from the Go heap and a small per-tree cache, but every
+//     write still preallocates what mas_prealloc_calc asks for before it
+//     changes anything, so SetNodeAllocFailure can make a write fail with
+//     ENOMEM and leave the tree untouched.
+//   - Dense nodes are not built (6.16's write paths never build them).
+//   - Two kernel slips are not copied: mas_extend_spanning_null passes
+//     mas_safe_pivot's arguments swapped in a branch that cannot run, and
+//     mas_destroy_rebalance in RCU mode would replace the old parent with
+//     itself; the intended code is used. Two real kernel behaviours are
+//     kept and pinned by tests: mas_rev_awalk's wrap at ULONG_MAX and a
+//     NULL insert that takes the new-root path.
+//   - The lock-type flags are kept for their values; the tree always uses
+//     its own mutex. There is no lockdep and there are no tracepoints.
 package mapletree
