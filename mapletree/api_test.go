@@ -428,8 +428,8 @@ func TestDupAndDestroy(t *testing.T) {
 	if dst.String() == src.String() {
 		t.Fatal("dup shares nodes with its source")
 	}
-	if treeNodes(dst) != treeNodes(src) || dst.Height() != src.Height() || dst.Validate() != nil {
-		t.Fatal("dup is not a node-for-node copy")
+	if d := treesSameShape(src, dst); d != "" || dst.Validate() != nil {
+		t.Fatalf("dup is not a node-for-node copy: %s", d)
 	}
 	src.Store(5, "changed")
 	if dst.Load(5) != uint64(1) {

@@ -341,8 +341,8 @@ func (m *modelMachine) Dup(t *rapid.T) {
 	if err := d.Validate(); err != nil {
 		t.Fatalf("dup: %v", err)
 	}
-	if d.Height() != m.tr.Height() || treeNodes(d) != treeNodes(m.tr) {
-		t.Fatalf("dup: height %d nodes %d, source %d, %d", d.Height(), treeNodes(d), m.tr.Height(), treeNodes(m.tr))
+	if s := treesSameShape(m.tr, d); s != "" {
+		t.Fatalf("dup: %s", s)
 	}
 	if diff := diffContents(d, m.ref); diff != "" {
 		t.Fatalf("dup differs:\n%s", diff)

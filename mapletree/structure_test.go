@@ -66,3 +66,46 @@ func TestDFSNodeCounts(t *testing.T) {
 		}
 	}
 }
+
+// sameShape models maple.c's compare_tree for a duplicate: both trees have
+// the same nodes, node by node (type, pivots, metadata, gaps, leaf
+// entries), but no node is shared.
+func sameShape(a, b *node) string {
+	if a == b {
+		return "a node is shared"
+	}
+	if a.typ != b.typ || a.pivot != b.pivot || a.meta != b.meta || a.gap != b.gap {
+		return "node contents differ"
+	}
+	for i := uint8(0); i < a.typ.slots(); i++ {
+		if a.typ.isLeaf() {
+			if a.slots[i] != b.slots[i] {
+				return "leaf entries differ"
+			}
+			continue
+		}
+		ca, cb := a.child(i), b.child(i)
+		if (ca == nil) != (cb == nil) {
+			return "child slots differ"
+		}
+		if ca != nil {
+			if d := sameShape(ca, cb); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// treesSameShape compares the roots of two trees with sameShape.
+func treesSameShape(a, b *Tree) string {
+	ra, ea := a.loadRoot()
+	rb, eb := b.loadRoot()
+	if (ra == nil) != (rb == nil) || ea != eb || a.Flags() != b.Flags() {
+		return "roots differ"
+	}
+	if ra == nil {
+		return ""
+	}
+	return sameShape(ra, rb)
+}
