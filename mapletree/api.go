@@ -42,7 +42,8 @@ func (mas *State) Erase() any {
 	if w.isNull() {
 		return nil
 	}
-	// Reset so that a spanning write of the last slot is detected.
+	// Walk again from the root: a NULL over the last slot of a leaf
+	// must be seen as spanning.
 	mas.Reset()
 	wr := newWrState(mas, eword{})
 	wr.preallocate()

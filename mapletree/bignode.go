@@ -248,7 +248,7 @@ func (wr *wrState) storeBNode(b *bigNode, offsetEnd uint8) {
 		b.bEnd = bEnd
 		return
 	}
-	// Copy the end of the data.
+	// The old slots after the write.
 	bEnd++
 	mas.mabCopy(slot, mas.end+1, b, bEnd)
 	b.bEnd--

@@ -17,7 +17,7 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 	gaps := typ == mapleArange64
 	offset := mas.offset
 	min := n.safeMin(offset, mas.min)
-	// Skip out of bounds.
+	// Step left past slots that start above the window.
 	for mas.last < min {
 		offset--
 		min = n.safeMin(offset, mas.min)
@@ -229,7 +229,7 @@ func (mas *State) EmptyArea(min, max, size uint64) error {
 	if mas.isNone() || mas.isPtr() {
 		return mas.sparseArea(min, max, size, true)
 	}
-	// The start of the window can only be within these values.
+	// The window start must fall within [min, max].
 	mas.index = min
 	mas.last = max
 	mas.awalk(size)
@@ -268,7 +268,7 @@ func (mas *State) EmptyAreaRev(min, max, size uint64) error {
 	} else {
 		mas.offset = mas.dataEnd()
 	}
-	// The start of the window can only be within these values.
+	// The window start must fall within [min, max].
 	mas.index = min
 	mas.last = max
 	for !mas.revAwalk(size, &min, &max) {
@@ -289,7 +289,7 @@ func (mas *State) EmptyAreaRev(min, max, size uint64) error {
 	if mas.offset == mapleNodeSlots {
 		return errno.EBUSY
 	}
-	// Trim the upper limit to max.
+	// Clip the gap end to the window.
 	if max < mas.last {
 		mas.last = max
 	}

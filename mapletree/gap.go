@@ -36,7 +36,7 @@ func (mas *State) leafMaxGap() uint64 {
 		if gap > maxGap {
 			maxGap = gap
 		}
-		i++ // there cannot be two gaps in a row
+		i++ // NULL slots are never neighbours
 	}
 	return maxGap
 }

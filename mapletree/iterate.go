@@ -321,10 +321,10 @@ func (mas *State) nextSetup(max uint64, entry *eword) bool {
 	case StatusStart:
 		mas.walk()
 	case StatusOverflow:
-		// Overflowed before, but max changed.
+		// A new, higher limit: carry on from here.
 		mas.status = StatusActive
 	case StatusUnderflow:
-		// The user expects the State to be one before where it is.
+		// Underflow left the State one range early: step back onto it.
 		mas.status = StatusActive
 		*entry = mas.walk()
 		if !entry.isNull() {
@@ -384,10 +384,10 @@ func (mas *State) prevSetup(min uint64, entry *eword) bool {
 	case StatusNone, StatusPause:
 		mas.status = StatusStart
 	case StatusUnderflow:
-		// Underflowed before, but min changed.
+		// A new, lower limit: carry on from here.
 		mas.status = StatusActive
 	case StatusOverflow:
-		// The user expects the State to be one after where it is.
+		// Overflow left the State one range late: step back onto it.
 		mas.status = StatusActive
 		*entry = mas.walk()
 		if !entry.isNull() {
@@ -412,7 +412,7 @@ func (mas *State) prevSetup(min uint64, entry *eword) bool {
 	}
 	if mas.isNone() {
 		if mas.index != 0 {
-			// Walked to an out-of-range pointer.
+			// The walk left a bare root entry: step back onto it.
 			mas.index = 0
 			mas.last = 0
 			mas.status = StatusRoot
@@ -463,7 +463,7 @@ func (mas *State) findSetup(max uint64, entry *eword) bool {
 		mas.index = mas.last
 		mas.status = StatusStart
 	case StatusUnderflow:
-		// At the entry before; unable to go lower.
+		// Underflow: the State sits on the range it could not go below.
 		if mas.index >= max {
 			mas.status = StatusOverflow
 			return true
@@ -487,7 +487,7 @@ func (mas *State) findSetup(max uint64, entry *eword) bool {
 		return true
 	}
 	if mas.isStart() {
-		// First run or continue.
+		// A fresh walk, or one resumed from pause or none.
 		if mas.index > max {
 			return true
 		}
@@ -555,14 +555,14 @@ func (mas *State) findRevSetup(min uint64, entry *eword) bool {
 		mas.last = mas.index
 		mas.status = StatusStart
 	case StatusOverflow:
-		// The user expects the State to be one after where it is.
+		// Overflow left the State one range late: step back onto it.
 		if mas.index <= min {
 			mas.status = StatusUnderflow
 			return true
 		}
 		mas.status = StatusActive
 	case StatusUnderflow:
-		// The user expects the State to be one before where it is.
+		// Underflow left the State one range early: step back onto it.
 		if mas.index <= min {
 			return true
 		}
@@ -572,7 +572,7 @@ func (mas *State) findRevSetup(min uint64, entry *eword) bool {
 		return true
 	}
 	if mas.isStart() {
-		// First run or continue.
+		// A fresh walk, or one resumed from pause or none.
 		if mas.index < min {
 			return true
 		}
@@ -586,8 +586,7 @@ func (mas *State) findRevSetup(min uint64, entry *eword) bool {
 		return true
 	}
 	if mas.isNone() {
-		// Walked to the location and found nothing: the previous
-		// location is 0.
+		// Nothing at or below the index but the bare root entry at 0.
 		mas.index = 0
 		mas.last = 0
 		mas.status = StatusRoot

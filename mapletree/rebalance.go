@@ -248,7 +248,7 @@ func (mas *State) spanningRebalance(mast *subtreeState, count uint8) {
 		mast.bn.setBEnd(&lMas, left)
 		mast.bn.setBEnd(&mMas, middle)
 		mast.bn.setBEnd(&rMas, right)
-		// Copy what is needed out of the right node.
+		// Then the right original node, past the new data.
 		mast.combineCpRight()
 		mast.origL.last = mast.origL.max
 
@@ -263,7 +263,7 @@ func (mas *State) spanningRebalance(mast *subtreeState, count uint8) {
 			}
 			continue
 		}
-		// May be a new root in the big node.
+		// At the top: the big node becomes the new root.
 		if mast.origL.isRootLimits() {
 			break
 		}
@@ -376,7 +376,7 @@ func (wr *wrState) spanningStore() {
 		mas.newRoot(wr.entry)
 		return
 	}
-	// Rebalancing may need three new nodes per level plus a new root.
+	// Up to three new nodes per level, and a new root, may be needed.
 	height := uint8(mas.height())
 
 	// The right side: the slot after the write, so that it is not NULL
@@ -418,7 +418,7 @@ func (wr *wrState) spanningStore() {
 	} else {
 		b.bEnd++
 	}
-	// Stop spanning searches by searching for just index.
+	// From here on the left state looks for index alone.
 	lMas.index = mas.index
 	lMas.last = mas.index
 	mast := subtreeState{bn: &b, origL: &lMas, origR: &rMas}

@@ -51,7 +51,7 @@ func (mas *State) topiaryReplace(old *node, newHeight int) {
 	var subtrees []*node
 	mas.putInTree(old, newHeight)
 
-	// Update the parent pointers in the tree.
+	// Point the children of the new nodes back at them, level by level.
 	tmp[0] = *mas
 	tmp[0].offset = 0
 	tmp[1].status = StatusNone
@@ -79,7 +79,7 @@ func (mas *State) topiaryReplace(old *node, newHeight int) {
 		tmp = tmpNext
 	}
 
-	// Collect the old nodes that need to be discarded.
+	// Walk the replaced nodes and discard them.
 	if old.typ.isLeaf() {
 		mas.free(old)
 		return

@@ -158,7 +158,7 @@ func (mas *State) pushData(mast *subtreeState, left bool) bool {
 	}
 	split := mast.bn.typ.slots() - 2
 	if left {
-		// Switch mas to the previous node; mast.l becomes the left side.
+		// The sibling now holds the left part: mas moves there.
 		*mas = tmp
 		tmp.node = mast.l.node
 		*mast.l = tmp
@@ -205,7 +205,7 @@ func (mas *State) split(b *bigNode) {
 		rMas = *mas
 		lMas.node = mas.newMaNode(b)
 		rMas.node = mas.newMaNode(b)
-		// Avoid jitter: end the split early by pushing into a sibling.
+		// A sibling with room ends the split here, so it does not ripple up.
 		if mas.pushData(&mast, true) {
 			height++
 			break

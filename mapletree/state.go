@@ -67,7 +67,7 @@ func (s storeType) String() string {
 
 // Maple state flags (mas_flags).
 const (
-	maStateBulk      = 1 // MA_STATE_BULK: bulk insert mode
+	maStateBulk      = 1 // MA_STATE_BULK: ascending load, pack nodes full
 	maStateRebalance = 2 // MA_STATE_REBALANCE: rebalance the last node on Destroy
 	maStatePrealloc  = 4 // MA_STATE_PREALLOC: nodes were preallocated
 )

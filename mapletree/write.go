@@ -356,12 +356,12 @@ func (wr *wrState) appendStore(newEnd uint8) {
 	}
 	if newEnd == end+1 {
 		if mas.last == wr.rMax {
-			// Append to the end of the range.
+			// The write ends where the old range ended.
 			n.setEntry(newEnd, wr.entry)
 			n.pivot[end] = mas.index - 1
 			mas.offset = newEnd
 		} else {
-			// Append to the start of the range.
+			// The write starts where the old range started.
 			n.setEntry(newEnd, wr.content)
 			n.pivot[end] = mas.last
 			n.setEntry(end, wr.entry)
@@ -393,11 +393,11 @@ func (wr *wrState) slotStore() {
 	}
 	if wr.offsetEnd-offset == 1 {
 		if mas.index == wr.rMin {
-			// Overwrite the range and part of the next one.
+			// The write starts at this slot and eats into the next.
 			wr.setSlot(offset, wr.entry, rcu)
 			wr.setPivot(offset, mas.last, rcu)
 		} else {
-			// Overwrite part of the range and the next one.
+			// The write starts inside this slot and takes the rest of the next.
 			wr.setSlot(offset+1, wr.entry, rcu)
 			wr.setPivot(offset, mas.index-1, rcu)
 			mas.offset++
@@ -442,7 +442,7 @@ func (wr *wrState) nodeStore(newEnd uint8) {
 	offsetEnd := wr.offsetEnd
 	height := mas.height()
 	if mas.last == wr.endPiv {
-		offsetEnd++ // don't copy this offset
+		offsetEnd++ // the write ends exactly there: that slot is replaced
 	} else if wr.rMax == math.MaxUint64 {
 		mas.bulkRebalance(mas.end, wr.typ)
 	}
@@ -626,7 +626,7 @@ func (mas *State) insert(entry eword) eword {
 	if mas.isErr() {
 		return eword{}
 	}
-	// Spanning writes always overwrite something.
+	// A write spanning nodes must cover an occupied slot.
 	if mas.storeType == wrSpanningStore {
 		mas.setErr(errno.EEXIST)
 		return wr.content
