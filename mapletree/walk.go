@@ -62,23 +62,13 @@ func (mas *State) rangeWalk() eword {
 // its max at its end, so the scan stops there). ok is false when the walk
 // met a dead or changing node and must be retried.
 func lookupWalk(n *node, index uint64) (w eword, ok bool) {
-	for {
-		typ := n.typ
-		seq, stable := n.seqBegin()
-		if !stable {
-			return eword{}, false
-		}
-		end := typ.pivots()
+	// Internal nodes change in place only by single-word child swaps, so
+	// only the leaf needs its sequence count checked.
+	for !n.typ.isLeaf() {
+		end := n.typ.pivots()
 		var offset uint8
 		for offset < end && n.pivotAt(offset) < index {
 			offset++
-		}
-		if typ.isLeaf() {
-			w = n.entryAt(offset)
-			if n.dead() || n.seqRetry(seq) {
-				return eword{}, false
-			}
-			return w, true
 		}
 		next := n.childAt(offset)
 		if n.dead() {
@@ -86,6 +76,19 @@ func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 		}
 		n = next
 	}
+	seq, stable := n.seqBegin()
+	if !stable {
+		return eword{}, false
+	}
+	var offset uint8
+	for offset < mapleRange64Slots-1 && n.pivotAt(offset) < index {
+		offset++
+	}
+	w = n.entryAt(offset)
+	if n.dead() || n.seqRetry(seq) {
+		return eword{}, false
+	}
+	return w, true
 }
 
 // stateWalk models mas_state_walk.
