@@ -1,0 +1,94 @@
+package mapletree
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/arenasim/arenasim/internal/errno"
+)
+
+// TestKernelSmallChecks ports the short checks of lib/test_maple_tree.c
+// that build a shape and must leave a valid tree: check_deficient_node,
+// check_node_overwrite, check_spanning_relatives, check_bnode_min_spanning.
+func TestKernelSmallChecks(t *testing.T) {
+	t.Run("deficient_node", func(t *testing.T) {
+		k := newKtree(t, FlagAllocRange)
+		for _, r := range [][2]uint64{{0, 10}, {20, 39}, {10, 12}} {
+			for c := r[0]; c < r[1]; c++ {
+				k.storeRange(c, c, c, 0)
+			}
+		}
+	})
+	t.Run("node_overwrite", func(t *testing.T) {
+		k := newKtree(t, FlagAllocRange)
+		for i := uint64(0); i < 4000; i++ {
+			if err := k.tr.StoreRange(i*100, i*100+50, i*100); err != nil {
+				t.Fatal(err)
+			}
+			k.ref.store(i*100, i*100+50, i*100)
+		}
+		k.storeRange(319951, 367950, nil, 0)
+	})
+	t.Run("spanning_relatives", func(t *testing.T) {
+		k := newKtree(t, FlagAllocRange)
+		for i := uint64(0); i <= 1000; i++ {
+			k.tr.StoreRange(i*10, i*10+5, i)
+			k.ref.store(i*10, i*10+5, i)
+		}
+		k.storeRange(9365, 9955, nil, 0)
+	})
+	t.Run("bnode_min_spanning", func(t *testing.T) {
+		k := newKtree(t, FlagAllocRange)
+		mas := k.tr.NewState(0, 0)
+		for i := 50; i >= 0; i-- {
+			first := uint64(i) * 10
+			mas.SetRange(first, first+9)
+			mas.Store("bnode")
+			k.ref.store(first, first+9, "bnode")
+		}
+		mas.SetRange(240, 509)
+		mas.Store(nil)
+		k.ref.store(240, 509, nil)
+		k.verify("bnode_min_spanning")
+	})
+}
+
+// TestEmptyAreaFill ports check_empty_area_fill: 25,000 first-fit
+// allocations of growing sizes until the window is full, then a search in
+// a tree of height 4 that must find the gap after an erase.
+func TestEmptyAreaFill(t *testing.T) {
+	const max = 0x25D78000
+	tr := New(FlagAllocRange)
+	mas := tr.NewState(0, 0)
+	for shift := 12; shift <= 16; shift++ {
+		size := uint64(1) << shift
+		for loop := 0; loop < 5000; loop++ {
+			mas.Set(0)
+			if err := mas.EmptyArea(0, max, size); err != nil {
+				t.Fatalf("size %#x, loop %d: %v", size, loop, err)
+			}
+			if mas.Last() != mas.Index()+size-1 {
+				t.Fatalf("size %#x: window [%d, %d]", size, mas.Index(), mas.Last())
+			}
+			if err := mas.Store(size); err != nil {
+				t.Fatal(err)
+			}
+			mas.Reset()
+		}
+	}
+	if err := mas.EmptyArea(0, max, 0x1000); !errors.Is(err, errno.EBUSY) {
+		t.Fatalf("full window: %v, want EBUSY", err)
+	}
+	for i := uint64(629440511); i <= 629440800; i += 6 {
+		tr.StoreRange(i, i+5, i)
+	}
+	tr.Erase(631668735)
+	tr.Erase(629506047)
+	mas.Reset()
+	if err := mas.EmptyArea(629506048, 690000000, 0x5000); err != nil {
+		t.Fatalf("search after the erased gap: %v", err)
+	}
+	if err := tr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
