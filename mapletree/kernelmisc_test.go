@@ -92,3 +92,69 @@ func TestEmptyAreaFill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNextPrevEntry ports check_next_entry, check_prev_entry and
+// check_rev_find.
+func TestNextPrevEntry(t *testing.T) {
+	k := newKtree(t, 0)
+	k.seq(30)
+	mas := k.tr.NewState(0, 0)
+	if e := mas.Walk(); e != uint64(0) {
+		t.Fatalf("walk(0) = %v", e)
+	}
+	for i := uint64(1); i <= 31; i++ {
+		e := mas.Next(30)
+		if (i > 30 && e != nil) || (i <= 30 && e != i) {
+			t.Fatalf("next #%d = %v", i, e)
+		}
+	}
+	mas = k.tr.NewState(16, 16)
+	if e := mas.Find(maxIndex); e != uint64(16) {
+		t.Fatalf("find(16) = %v", e)
+	}
+	if e := mas.Prev(0); e != uint64(15) {
+		t.Fatalf("prev = %v", e)
+	}
+
+	a := New(FlagAllocRange)
+	for i := uint64(0); i <= 16; i++ {
+		a.StoreRange(i*10, i*10+5, i)
+	}
+	mas = a.NewState(20, 20)
+	if e := mas.Walk(); e != uint64(2) {
+		t.Fatal(e)
+	}
+	if e := mas.Prev(19); e != nil {
+		t.Fatalf("prev(19) from 20 = %v", e)
+	}
+	mas.Set(80)
+	if e := mas.Walk(); e != uint64(8) {
+		t.Fatal(e)
+	}
+	if e := mas.Prev(76); e != nil {
+		t.Fatalf("prev(76) from 80 = %v", e)
+	}
+
+	r := New(0)
+	for i := uint64(0); i <= 200; i++ {
+		r.StoreRange(i*10, i*10+5, i)
+	}
+	mas = r.NewState(1000, 1000)
+	for _, c := range []struct {
+		set  int64 // -1: keep going
+		min  uint64
+		want any
+	}{
+		{1000, 1000, uint64(100)}, {-1, 1000, nil},
+		{999, 997, nil},
+		{1000, 900, uint64(100)}, {-1, 900, uint64(99)},
+		{20, 0, uint64(2)}, {-1, 0, uint64(1)}, {-1, 0, uint64(0)}, {-1, 0, nil},
+	} {
+		if c.set >= 0 {
+			mas.Set(uint64(c.set))
+		}
+		if e := mas.FindRev(c.min); e != c.want {
+			t.Fatalf("find_rev(%d) after set %d = %v, want %v", c.min, c.set, e, c.want)
+		}
+	}
+}
