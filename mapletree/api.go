@@ -274,3 +274,43 @@ func (t *Tree) Destroy() {
 	}
 	t.flags.Store(t.flags.Load() &^ uint32(FlagHeightMask))
 }
+
+// Preallocate models mas_preallocate: decide how entry will be written over
+// [Index, Last] and allocate every node that write can need, so that
+// StorePrealloc cannot fail. The VMA code pairs the two to write under a
+// lock it must not drop. On ENOMEM the State is reset and holds no nodes.
+func (mas *State) Preallocate(entry any) error {
+	wr := newWrState(mas, pack(entry))
+	wr.preallocSetup()
+	mas.storeType = wr.storeType()
+	if req := wr.preallocCalc(); req != 0 {
+		mas.flags &^= maStatePrealloc
+		mas.nodeCount(req)
+		if mas.isErr() {
+			err := mas.err
+			mas.Destroy()
+			mas.Reset()
+			return err
+		}
+	}
+	mas.flags |= maStatePrealloc
+	return nil
+}
+
+// StorePrealloc models mas_store_prealloc: perform the write Preallocate
+// prepared (same State, same range, same entry, tree unchanged since), then
+// release any nodes left over.
+func (mas *State) StorePrealloc(entry any) {
+	wr := newWrState(mas, pack(entry))
+	if mas.storeType == wrStoreRoot {
+		wr.preallocSetup()
+	} else {
+		wr.walkDescend()
+		if mas.storeType != wrSpanningStore {
+			wr.content = wr.slotContent(mas.offset)
+			wr.endPivot()
+		}
+	}
+	wr.storeEntry()
+	mas.Destroy()
+}

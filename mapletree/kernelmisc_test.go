@@ -158,3 +158,90 @@ func TestNextPrevEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestPrealloc ports check_prealloc: the node counts mas_preallocate asks
+// for per store type, and that the prepared store then needs nothing more.
+func TestPrealloc(t *testing.T) {
+	tr := New(FlagAllocRange)
+	for i := uint64(0); i <= 100; i++ {
+		tr.StoreRange(i*10, i*10+5, i)
+	}
+	ptr := "prealloc"
+	vacant := func(mas *State) int {
+		// get_vacant_height: a fresh write walk for the same range.
+		m := tr.NewState(mas.index, mas.last)
+		wr := newWrState(&m, pack(ptr))
+		wr.preallocSetup()
+		wr.walk()
+		return int(wr.vacantHeight)
+	}
+	mas := tr.NewState(470, 500) // spanning store
+	for round := 0; round < 3; round++ {
+		if err := mas.Preallocate(ptr); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := mas.allocated(), 1+(tr.Height()-vacant(&mas))*3; got != want {
+			t.Fatalf("spanning store: %d nodes, want %d", got, want)
+		}
+		mas.Destroy()
+		if mas.allocated() != 0 {
+			t.Fatal("Destroy kept nodes")
+		}
+	}
+	if err := mas.Preallocate(ptr); err != nil {
+		t.Fatal(err)
+	}
+	mas.StorePrealloc(ptr)
+	if mas.allocated() != 0 || tr.Load(480) != ptr {
+		t.Fatalf("store_prealloc: %d nodes left, load %v", mas.allocated(), tr.Load(480))
+	}
+	// Slot stores need no nodes.
+	for _, r := range [][2]uint64{{6, 9}, {6, 10}} {
+		mas.SetRange(r[0], r[1])
+		if err := mas.Preallocate(ptr); err != nil || mas.allocated() != 0 {
+			t.Fatalf("slot store [%d, %d]: %v, %d nodes", r[0], r[1], err, mas.allocated())
+		}
+		mas.StorePrealloc(ptr)
+	}
+	// A split.
+	mas.SetRange(54, 54)
+	if err := mas.Preallocate(ptr); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mas.allocated(), 1+(tr.Height()-vacant(&mas))*2; got != want {
+		t.Fatalf("split: %d nodes, want %d", got, want)
+	}
+	mas.StorePrealloc(ptr)
+	if mas.allocated() != 0 {
+		t.Fatal("nodes left after the split")
+	}
+	// A spanning store without memory fails and holds nothing.
+	n := 0
+	tr.SetNodeAllocFailure(func() bool { n++; return n > 1 })
+	mas.SetRange(1, 100)
+	if err := mas.Preallocate(ptr); !errors.Is(err, errno.ENOMEM) || mas.allocated() != 0 {
+		t.Fatalf("preallocate without memory: %v, %d nodes", err, mas.allocated())
+	}
+	tr.SetNodeAllocFailure(nil)
+	// With memory: the root holds two entries, so the worst case of the
+	// whole height is needed.
+	mas.SetRange(1, 100)
+	if err := mas.Preallocate(ptr); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mas.allocated(), tr.Height()*3+1; got != want {
+		t.Fatalf("spanning store near the root: %d nodes, want %d", got, want)
+	}
+	mas.StorePrealloc(ptr)
+	if mas.allocated() != 0 || tr.preallocMisses != 0 {
+		t.Fatalf("%d nodes left, %d misses", mas.allocated(), tr.preallocMisses)
+	}
+	if err := tr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= 100; i++ {
+		if tr.Load(i) != ptr {
+			t.Fatalf("load(%d) = %v", i, tr.Load(i))
+		}
+	}
+}

@@ -103,6 +103,19 @@ func (m *modelMachine) Fill(t *rapid.T) {
 	}
 }
 
+// PreallocStore writes through mas_preallocate + mas_store_prealloc, as
+// the VMA code does.
+func (m *modelMachine) PreallocStore(t *rapid.T) {
+	a, b := drawRange(t)
+	e := m.drawEntry(t)
+	mas := m.tr.NewState(a, b)
+	if err := mas.Preallocate(e); err != nil {
+		t.Fatalf("preallocate [%d, %d]: %v", a, b, err)
+	}
+	mas.StorePrealloc(e)
+	m.ref.store(a, b, e)
+}
+
 func (m *modelMachine) Store(t *rapid.T) {
 	a := drawIndex(t, "index")
 	e := m.drawEntry(t)
