@@ -24,8 +24,10 @@
 // The Tree methods mirror the mtree_* API (Load, Store, StoreRange, Insert,
 // InsertRange, Erase, AllocRange, AllocRRange, AllocCyclic, Find, FindAfter,
 // ForEach, Next, Prev, Dup, Destroy, Validate, Dump); State is struct
-// ma_state, the cursor of the mas_* API (Walk, Find, FindRev, Next, Prev,
-// Store, Erase, EmptyArea, EmptyAreaRev, Pause, Reset).
+// ma_state, the cursor of the mas_* API (Walk, Find, FindRev, Next, Prev
+// and their *Range forms, Store, Erase, Insert, Preallocate with
+// StorePrealloc, ExpectedEntries with Destroy, EmptyArea, EmptyAreaRev,
+// Pause, Reset).
 //
 // Concurrency follows the kernel's RCU mode: writers are serialised by the
 // tree's mutex; with FlagUseRCU (SetRCU) readers take no lock and may run
