@@ -21,17 +21,19 @@ type Compiled struct {
 }
 
 // cop is one compiled operation. Field use depends on kind (see compile_ops.go).
+// It is 32 bytes, so that indexing the op array is a shift.
 type cop struct {
 	kind    opKind
 	dst     uint8
 	src     uint8
 	aux     uint8 // a third register, an access size or a JumpOp
+	aux2    uint8 // a fourth register
 	off     int16
+	imm2    int32 // a second immediate: ST's value, a fused add's addend
 	target  int32 // jump target slot, or index into funcs
 	chargeT int32 // budget charged when the jump is taken
 	chargeF int32 // budget charged when it falls through
 	imm     uint64
-	imm2    uint64
 }
 
 // Compile builds the compiled form of prog, bound to cfg. Like
@@ -49,6 +51,20 @@ func Compile(prog []Insn, cfg Config) *Compiled {
 	for pc := 0; pc+1 < n; pc++ {
 		if f, ok := fuse(c.ops[pc], c.ops[pc+1]); ok {
 			c.ops[pc] = f
+		}
+	}
+	// A second pass joins what the first made: pairs of ALU ops, and the
+	// scaled-index idiom (a fused mov-and-shift, then an add of the result).
+	for pc := 0; pc+1 < n; pc++ {
+		a, b := c.ops[pc], c.ops[pc+1]
+		if k := pairKind(a.kind, b.kind); k != kTrap {
+			c.ops[pc] = cop{kind: k, dst: a.dst, src: a.src, aux: b.dst, aux2: b.src}
+			continue
+		}
+		if a.kind == kMovLsh64K && pc+2 < n {
+			if d := c.ops[pc+2]; d.kind == kAdd64X && d.src == a.dst && d.dst != a.dst {
+				c.ops[pc] = cop{kind: kMovLshAdd64X, dst: a.dst, src: a.src, aux: d.dst, imm: a.imm}
+			}
 		}
 	}
 	return c
@@ -232,7 +248,7 @@ func (c *Compiled) compileInsn(pc int, cfg Config) cop {
 		return mem(kLdxDW)
 	case 0x72, 0x62, 0x7a:
 		o = mem([...]opKind{Word: kStW, Byte: kStB, DWord: kStDW}[ins.Code.Size()])
-		o.imm2 = sext
+		o.imm2 = ins.Imm
 		return o
 	case 0x73:
 		return mem(kStxB)
@@ -246,7 +262,7 @@ func (c *Compiled) compileInsn(pc int, cfg Config) cop {
 		return mem(kProbeLdxSX)
 	case 0xa2, 0xaa, 0xb2, 0xba:
 		o = mem(kProbeSt)
-		o.imm2 = sext
+		o.imm2 = ins.Imm
 		return o
 	case 0xa3, 0xab, 0xb3, 0xbb:
 		return mem(kProbeStx)
@@ -313,11 +329,12 @@ func fuse(a, b cop) (cop, bool) {
 		if kind := movFusedX(b.kind); kind != kTrap && b.src != a.dst {
 			return cop{kind: kind, dst: a.dst, src: a.src, aux: b.src}, true
 		}
-	case a.kind == kAdd64K && b.dst == a.dst:
-		// add rD, K; if rD op K2 goto  =>  one step, the jump's fields plus K in imm2
+	case a.kind == kAdd64K && b.dst == a.dst && int64(a.imm) == int64(int32(a.imm)):
+		// add rD, K; if rD op K2 goto  =>  one step, the jump's fields plus K in
+		// imm2 (unless K is sub's -(-2^31), which does not fit there)
 		if kind := addFusedJump(b.kind); kind != kTrap {
 			f := b
-			f.kind, f.imm2 = kind, a.imm
+			f.kind, f.imm2 = kind, int32(a.imm)
 			return f, true
 		}
 	case a.kind == kLdxDW && b.src == a.dst && b.dst != a.dst:
@@ -329,6 +346,33 @@ func fuse(a, b cop) (cop, bool) {
 		}
 	}
 	return cop{}, false
+}
+
+// pairKind is the op doing a then b, two register-register ALU64 ops among
+// add, sub, xor, and, or; kTrap if there is none.
+func pairKind(a, b opKind) opKind {
+	i, j := pairIndex(a), pairIndex(b)
+	if i < 0 || j < 0 {
+		return kTrap
+	}
+	return kPairAddAdd + opKind(i*5+j)
+}
+
+// pairIndex is a's position in the pair kinds' order, or -1.
+func pairIndex(a opKind) int {
+	switch a {
+	case kAdd64X:
+		return 0
+	case kSub64X:
+		return 1
+	case kXor64X:
+		return 2
+	case kAnd64X:
+		return 3
+	case kOr64X:
+		return 4
+	}
+	return -1
 }
 
 func movFusedK(k opKind) opKind {

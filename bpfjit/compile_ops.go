@@ -158,5 +158,35 @@ const (
 	kLdxDWAnd
 	kLdxDWSub
 
+	// Two register-register ALU64 ops in a row (aux, aux2: the second one's
+	// dst and src), the most frequent pairs in straight-line code.
+	kPairAddAdd
+	kPairAddSub
+	kPairAddXor
+	kPairAddAnd
+	kPairAddOr
+	kPairSubAdd
+	kPairSubSub
+	kPairSubXor
+	kPairSubAnd
+	kPairSubOr
+	kPairXorAdd
+	kPairXorSub
+	kPairXorXor
+	kPairXorAnd
+	kPairXorOr
+	kPairAndAdd
+	kPairAndSub
+	kPairAndXor
+	kPairAndAnd
+	kPairAndOr
+	kPairOrAdd
+	kPairOrSub
+	kPairOrXor
+	kPairOrAnd
+	kPairOrOr
+	// "mov rT, rS; lsh rT, K; add rD, rT": an index scaled into an address (aux: D).
+	kMovLshAdd64X
+
 	numOpKinds
 )

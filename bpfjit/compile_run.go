@@ -15,6 +15,13 @@ func (c *Compiled) Run(args ...uint64) (Result, error) {
 	return m.result(), nil
 }
 
+// addReg does the add of a fused add-and-jump and returns the new value.
+func addReg(r *[16]uint64, o *cop) uint64 {
+	v := r[o.dst&15] + uint64(int64(o.imm2))
+	r[o.dst&15] = v
+	return v
+}
+
 // exec runs the ops from slot 0. The budget is paid per straight-line run,
 // when control enters it, exactly as the interpreter pays it.
 func (c *Compiled) exec() *Error {
@@ -26,6 +33,7 @@ func (c *Compiled) exec() *Error {
 	if e != nil {
 		return e
 	}
+	var taken bool
 	for {
 		o := &ops[pc]
 		switch o.kind {
@@ -162,141 +170,110 @@ func (c *Compiled) exec() *Error {
 				goto short
 			}
 			continue
-		case kJeqK, kJeqX, kJneK, kJneX, kJgtK, kJgtX, kJgeK, kJgeX, kJltK, kJltX, kJleK, kJleX,
-			kJsgtK, kJsgtX, kJsgeK, kJsgeX, kJsltK, kJsltX, kJsleK, kJsleX, kJsetK, kJsetX,
-			kJmp32K, kJmp32X, kMayGoto:
-			var taken bool
-			a := r[o.dst&15]
-			switch o.kind {
-			case kJeqK:
-				taken = a == o.imm
-			case kJeqX:
-				taken = a == r[o.src&15]
-			case kJneK:
-				taken = a != o.imm
-			case kJneX:
-				taken = a != r[o.src&15]
-			case kJgtK:
-				taken = a > o.imm
-			case kJgtX:
-				taken = a > r[o.src&15]
-			case kJgeK:
-				taken = a >= o.imm
-			case kJgeX:
-				taken = a >= r[o.src&15]
-			case kJltK:
-				taken = a < o.imm
-			case kJltX:
-				taken = a < r[o.src&15]
-			case kJleK:
-				taken = a <= o.imm
-			case kJleX:
-				taken = a <= r[o.src&15]
-			case kJsgtK:
-				taken = int64(a) > int64(o.imm)
-			case kJsgtX:
-				taken = int64(a) > int64(r[o.src&15])
-			case kJsgeK:
-				taken = int64(a) >= int64(o.imm)
-			case kJsgeX:
-				taken = int64(a) >= int64(r[o.src&15])
-			case kJsltK:
-				taken = int64(a) < int64(o.imm)
-			case kJsltX:
-				taken = int64(a) < int64(r[o.src&15])
-			case kJsleK:
-				taken = int64(a) <= int64(o.imm)
-			case kJsleX:
-				taken = int64(a) <= int64(r[o.src&15])
-			case kJsetK:
-				taken = a&o.imm != 0
-			case kJsetX:
-				taken = a&r[o.src&15] != 0
-			case kJmp32K:
-				taken = jumpCond32(JumpOp(o.aux), a, o.imm)
-			case kJmp32X:
-				taken = jumpCond32(JumpOp(o.aux), a, r[o.src&15])
-			case kMayGoto:
-				taken = m.mayGoto()
-			}
-			if taken {
-				pc = int(o.target)
-				budget -= int64(o.chargeT)
-			} else {
-				pc++
-				budget -= int64(o.chargeF)
-			}
-			if budget < 0 {
-				goto short
-			}
-			continue
+		case kJeqK:
+			taken = r[o.dst&15] == o.imm
+			goto branch
+		case kJeqX:
+			taken = r[o.dst&15] == r[o.src&15]
+			goto branch
+		case kJneK:
+			taken = r[o.dst&15] != o.imm
+			goto branch
+		case kJneX:
+			taken = r[o.dst&15] != r[o.src&15]
+			goto branch
+		case kJgtK:
+			taken = r[o.dst&15] > o.imm
+			goto branch
+		case kJgtX:
+			taken = r[o.dst&15] > r[o.src&15]
+			goto branch
+		case kJgeK:
+			taken = r[o.dst&15] >= o.imm
+			goto branch
+		case kJgeX:
+			taken = r[o.dst&15] >= r[o.src&15]
+			goto branch
+		case kJltK:
+			taken = r[o.dst&15] < o.imm
+			goto branch
+		case kJltX:
+			taken = r[o.dst&15] < r[o.src&15]
+			goto branch
+		case kJleK:
+			taken = r[o.dst&15] <= o.imm
+			goto branch
+		case kJleX:
+			taken = r[o.dst&15] <= r[o.src&15]
+			goto branch
+		case kJsgtK:
+			taken = int64(r[o.dst&15]) > int64(o.imm)
+			goto branch
+		case kJsgtX:
+			taken = int64(r[o.dst&15]) > int64(r[o.src&15])
+			goto branch
+		case kJsgeK:
+			taken = int64(r[o.dst&15]) >= int64(o.imm)
+			goto branch
+		case kJsgeX:
+			taken = int64(r[o.dst&15]) >= int64(r[o.src&15])
+			goto branch
+		case kJsltK:
+			taken = int64(r[o.dst&15]) < int64(o.imm)
+			goto branch
+		case kJsltX:
+			taken = int64(r[o.dst&15]) < int64(r[o.src&15])
+			goto branch
+		case kJsleK:
+			taken = int64(r[o.dst&15]) <= int64(o.imm)
+			goto branch
+		case kJsleX:
+			taken = int64(r[o.dst&15]) <= int64(r[o.src&15])
+			goto branch
+		case kJsetK:
+			taken = r[o.dst&15]&o.imm != 0
+			goto branch
+		case kJsetX:
+			taken = r[o.dst&15]&r[o.src&15] != 0
+			goto branch
+		case kMayGoto:
+			taken = m.mayGoto()
+			goto branch
 
-		case kAddJeqK, kAddJneK, kAddJgtK, kAddJgeK, kAddJltK, kAddJleK,
-			kAddJsgtK, kAddJsgeK, kAddJsltK, kAddJsleK, kAddJsetK:
-			a := r[o.dst&15] + o.imm2
-			r[o.dst&15] = a
-			var taken bool
-			switch o.kind {
-			case kAddJeqK:
-				taken = a == o.imm
-			case kAddJneK:
-				taken = a != o.imm
-			case kAddJgtK:
-				taken = a > o.imm
-			case kAddJgeK:
-				taken = a >= o.imm
-			case kAddJltK:
-				taken = a < o.imm
-			case kAddJleK:
-				taken = a <= o.imm
-			case kAddJsgtK:
-				taken = int64(a) > int64(o.imm)
-			case kAddJsgeK:
-				taken = int64(a) >= int64(o.imm)
-			case kAddJsltK:
-				taken = int64(a) < int64(o.imm)
-			case kAddJsleK:
-				taken = int64(a) <= int64(o.imm)
-			case kAddJsetK:
-				taken = a&o.imm != 0
-			}
-			if taken {
-				pc = int(o.target)
-				budget -= int64(o.chargeT)
-			} else {
-				pc += 2
-				budget -= int64(o.chargeF)
-			}
-			if budget < 0 {
-				goto short
-			}
-			continue
-
-		case kCall:
-			if e := m.invoke(pc, c.m.orig[pc], c.m.orig[pc].Src, c.m.orig[pc].Imm, c.funcs[o.target]); e != nil {
-				return e
-			}
-		case kCallLocal:
-			if e := m.enter(pc, int(o.target), c.m.orig[pc]); e != nil {
-				return e
-			}
-			pc = int(o.target)
-			budget -= int64(o.chargeT)
-			if budget < 0 {
-				goto short
-			}
-			continue
-		case kExit:
-			if m.depth == 1 {
-				m.budget = budget
-				return nil
-			}
-			pc = m.leave()
-			budget -= int64(c.charges[pc])
-			if budget < 0 {
-				goto short
-			}
-			continue
+		// add rD, K; if rD op K2 goto: the jump's fields, K in imm2.
+		case kAddJeqK:
+			taken = addReg(r, o) == o.imm
+			goto branch2
+		case kAddJneK:
+			taken = addReg(r, o) != o.imm
+			goto branch2
+		case kAddJgtK:
+			taken = addReg(r, o) > o.imm
+			goto branch2
+		case kAddJgeK:
+			taken = addReg(r, o) >= o.imm
+			goto branch2
+		case kAddJltK:
+			taken = addReg(r, o) < o.imm
+			goto branch2
+		case kAddJleK:
+			taken = addReg(r, o) <= o.imm
+			goto branch2
+		case kAddJsgtK:
+			taken = int64(addReg(r, o)) > int64(o.imm)
+			goto branch2
+		case kAddJsgeK:
+			taken = int64(addReg(r, o)) >= int64(o.imm)
+			goto branch2
+		case kAddJsltK:
+			taken = int64(addReg(r, o)) < int64(o.imm)
+			goto branch2
+		case kAddJsleK:
+			taken = int64(addReg(r, o)) <= int64(o.imm)
+			goto branch2
+		case kAddJsetK:
+			taken = addReg(r, o)&o.imm != 0
+			goto branch2
 
 		// Loads and stores on the stack or in the cached region of
 		// Config.Memory; anything else goes to step.
@@ -329,7 +306,7 @@ func (c *Compiled) exec() *Error {
 			}
 		case kStxDW, kStDW:
 			addr := r[o.dst&15] + o.imm
-			v := o.imm2
+			v := uint64(int64(o.imm2))
 			if o.kind == kStxDW {
 				v = r[o.src&15]
 			}
@@ -342,7 +319,7 @@ func (c *Compiled) exec() *Error {
 			}
 		case kStxW, kStW:
 			addr := r[o.dst&15] + o.imm
-			v := o.imm2
+			v := uint64(int64(o.imm2))
 			if o.kind == kStxW {
 				v = r[o.src&15]
 			}
@@ -355,7 +332,7 @@ func (c *Compiled) exec() *Error {
 			}
 		case kStxB, kStB:
 			addr := r[o.dst&15] + o.imm
-			v := o.imm2
+			v := uint64(int64(o.imm2))
 			if o.kind == kStxB {
 				v = r[o.src&15]
 			}
@@ -366,24 +343,6 @@ func (c *Compiled) exec() *Error {
 			} else {
 				goto slow
 			}
-		case kProbeLdx:
-			r[o.dst&15] = m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
-		case kProbeLdxSX:
-			v := m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
-			switch o.aux {
-			case 4:
-				v = uint64(int64(int32(v)))
-			case 2:
-				v = uint64(int64(int16(v)))
-			default:
-				v = uint64(int64(int8(v)))
-			}
-			r[o.dst&15] = v
-		case kProbeSt:
-			m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), o.imm2)
-		case kProbeStx:
-			m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), r[o.src&15])
-
 		// Superinstructions: each covers two slots.
 		case kMovAdd64K:
 			r[o.dst&15] = r[o.src&15] + o.imm
@@ -427,6 +386,112 @@ func (c *Compiled) exec() *Error {
 		case kMovMul64X:
 			r[o.dst&15] = r[o.src&15] * r[o.aux&15]
 			pc++
+		// Pairs: the second op reads what the first wrote, as it would in sequence.
+		case kPairAddAdd:
+			r[o.dst&15] += r[o.src&15]
+			r[o.aux&15] += r[o.aux2&15]
+			pc++
+		case kPairAddSub:
+			r[o.dst&15] += r[o.src&15]
+			r[o.aux&15] -= r[o.aux2&15]
+			pc++
+		case kPairAddXor:
+			r[o.dst&15] += r[o.src&15]
+			r[o.aux&15] ^= r[o.aux2&15]
+			pc++
+		case kPairAddAnd:
+			r[o.dst&15] += r[o.src&15]
+			r[o.aux&15] &= r[o.aux2&15]
+			pc++
+		case kPairAddOr:
+			r[o.dst&15] += r[o.src&15]
+			r[o.aux&15] |= r[o.aux2&15]
+			pc++
+		case kPairSubAdd:
+			r[o.dst&15] -= r[o.src&15]
+			r[o.aux&15] += r[o.aux2&15]
+			pc++
+		case kPairSubSub:
+			r[o.dst&15] -= r[o.src&15]
+			r[o.aux&15] -= r[o.aux2&15]
+			pc++
+		case kPairSubXor:
+			r[o.dst&15] -= r[o.src&15]
+			r[o.aux&15] ^= r[o.aux2&15]
+			pc++
+		case kPairSubAnd:
+			r[o.dst&15] -= r[o.src&15]
+			r[o.aux&15] &= r[o.aux2&15]
+			pc++
+		case kPairSubOr:
+			r[o.dst&15] -= r[o.src&15]
+			r[o.aux&15] |= r[o.aux2&15]
+			pc++
+		case kPairXorAdd:
+			r[o.dst&15] ^= r[o.src&15]
+			r[o.aux&15] += r[o.aux2&15]
+			pc++
+		case kPairXorSub:
+			r[o.dst&15] ^= r[o.src&15]
+			r[o.aux&15] -= r[o.aux2&15]
+			pc++
+		case kPairXorXor:
+			r[o.dst&15] ^= r[o.src&15]
+			r[o.aux&15] ^= r[o.aux2&15]
+			pc++
+		case kPairXorAnd:
+			r[o.dst&15] ^= r[o.src&15]
+			r[o.aux&15] &= r[o.aux2&15]
+			pc++
+		case kPairXorOr:
+			r[o.dst&15] ^= r[o.src&15]
+			r[o.aux&15] |= r[o.aux2&15]
+			pc++
+		case kPairAndAdd:
+			r[o.dst&15] &= r[o.src&15]
+			r[o.aux&15] += r[o.aux2&15]
+			pc++
+		case kPairAndSub:
+			r[o.dst&15] &= r[o.src&15]
+			r[o.aux&15] -= r[o.aux2&15]
+			pc++
+		case kPairAndXor:
+			r[o.dst&15] &= r[o.src&15]
+			r[o.aux&15] ^= r[o.aux2&15]
+			pc++
+		case kPairAndAnd:
+			r[o.dst&15] &= r[o.src&15]
+			r[o.aux&15] &= r[o.aux2&15]
+			pc++
+		case kPairAndOr:
+			r[o.dst&15] &= r[o.src&15]
+			r[o.aux&15] |= r[o.aux2&15]
+			pc++
+		case kPairOrAdd:
+			r[o.dst&15] |= r[o.src&15]
+			r[o.aux&15] += r[o.aux2&15]
+			pc++
+		case kPairOrSub:
+			r[o.dst&15] |= r[o.src&15]
+			r[o.aux&15] -= r[o.aux2&15]
+			pc++
+		case kPairOrXor:
+			r[o.dst&15] |= r[o.src&15]
+			r[o.aux&15] ^= r[o.aux2&15]
+			pc++
+		case kPairOrAnd:
+			r[o.dst&15] |= r[o.src&15]
+			r[o.aux&15] &= r[o.aux2&15]
+			pc++
+		case kPairOrOr:
+			r[o.dst&15] |= r[o.src&15]
+			r[o.aux&15] |= r[o.aux2&15]
+			pc++
+		case kMovLshAdd64X:
+			v := r[o.src&15] << (o.imm & 63)
+			r[o.dst&15] = v
+			r[o.aux&15] += v
+			pc += 2
 		case kLdxDWAdd, kLdxDWOr, kLdxDWXor, kLdxDWAnd, kLdxDWSub:
 			addr := r[o.src&15] + o.imm
 			var v uint64
@@ -435,10 +500,7 @@ func (c *Compiled) exec() *Error {
 			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 8); b != nil {
 				v = binary.LittleEndian.Uint64(b)
 			} else {
-				var err error
-				if v, err = m.mem.load(addr, 8); err != nil {
-					return badAccess(pc, c.m.orig[pc], addr, 8, false, err)
-				}
+				goto slow // the load alone; the op in the next slot follows
 			}
 			r[o.dst&15] = v
 			switch o.kind {
@@ -455,19 +517,104 @@ func (c *Compiled) exec() *Error {
 			}
 			pc++
 
-		default: // kStep, kTrap
+		case kTrap, kStep, 255: // 0 to 255: the jump table needs no bounds check
+			goto slow
+		default: // the ops that call out: calls, exit, arena accesses, JMP32
 			goto slow
 		}
 		pc++
 		continue
-	slow: // an instruction that does not transfer control, or a trap
-		var next int
-		if next, e = m.step(pc); e != nil {
+	branch2: // a fused jump, one slot further on when it falls through
+		pc++
+	branch: // a conditional jump: pick the next slot and pay for its run
+		if taken {
+			pc = int(o.target)
+			budget -= int64(o.chargeT)
+		} else {
+			pc++
+			budget -= int64(o.chargeF)
+		}
+		if budget < 0 {
+			goto short
+		}
+		continue
+	slow: // every op that calls a function, and fast paths that missed
+		if pc, budget, e = c.cold(pc, budget); e != nil {
 			return e
 		}
-		pc = next
+		if pc < 0 { // the final exit
+			m.budget = budget
+			return nil
+		}
 	}
 short:
 	// The run starting at pc costs more than what is left.
 	return m.outOfBudget(pc, budget+int64(c.charges[pc]))
+}
+
+// cold runs the op at pc for exec when it calls out: helper, kfunc and local
+// calls, exit, arena accesses, JMP32, and every instruction whose fast path
+// missed (which step runs). It returns the next slot (-1 after the final
+// exit) and the budget after paying for the run a control transfer enters.
+// Keeping every call of the loop here lets the Go compiler keep the loop's
+// variables in registers.
+//
+//go:noinline
+func (c *Compiled) cold(pc int, budget int64) (int, int64, *Error) {
+	m := &c.m
+	r := &m.regs
+	o := &c.ops[pc]
+	ins := insnAt(m.orig, pc)
+	next := pc + 1
+	switch o.kind {
+	case kCall:
+		if e := m.invoke(pc, ins, ins.Src, ins.Imm, c.funcs[o.target]); e != nil {
+			return 0, 0, e
+		}
+		return next, budget, nil
+	case kCallLocal:
+		if e := m.enter(pc, int(o.target), ins); e != nil {
+			return 0, 0, e
+		}
+		next = int(o.target)
+	case kExit:
+		if m.depth == 1 {
+			return -1, budget, nil
+		}
+		next = m.leave()
+	case kJmp32K, kJmp32X:
+		v := o.imm
+		if o.kind == kJmp32X {
+			v = r[o.src&15]
+		}
+		if jumpCond32(JumpOp(o.aux), r[o.dst&15], v) {
+			next = int(o.target)
+		}
+	case kProbeLdx:
+		r[o.dst&15] = m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
+		return next, budget, nil
+	case kProbeLdxSX:
+		v := m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
+		switch o.aux {
+		case 4:
+			v = uint64(int64(int32(v)))
+		case 2:
+			v = uint64(int64(int16(v)))
+		default:
+			v = uint64(int64(int8(v)))
+		}
+		r[o.dst&15] = v
+		return next, budget, nil
+	case kProbeSt:
+		m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), uint64(int64(o.imm2)))
+		return next, budget, nil
+	case kProbeStx:
+		m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), r[o.src&15])
+		return next, budget, nil
+	default: // kTrap, kStep and the fast paths that missed: no control transfer
+		next, e := m.step(pc)
+		return next, budget, e
+	}
+	budget, e := m.enterRun(next, budget)
+	return next, budget, e
 }

@@ -42,7 +42,11 @@ func diffInsn(t *rapid.T, pc, n int) []Insn {
 	switch rapid.IntRange(0, 20).Draw(t, "kind") {
 	case 20: // pairs the compiled engine fuses into superinstructions
 		d, s, c := dst(), src(), dst()
-		switch rapid.IntRange(0, 2).Draw(t, "pair") {
+		switch rapid.IntRange(0, 3).Draw(t, "pair") {
+		case 3: // mov rT, rS; lsh rT, K; add rD, rT (and variants that must not fuse)
+			return []Insn{{Code: ALUOpcode(ALU64Class, Mov, RegSource), Dst: d, Src: s},
+				{Code: ALUOpcode(ALU64Class, LSh, ImmSource), Dst: d, Imm: imm()},
+				{Code: ALUOpcode(ALU64Class, Add, RegSource), Dst: c, Src: rapid.SampledFrom([]Register{d, d, s}).Draw(t, "idx")}}
 		case 0: // mov rD, rS; op rD, K or rT
 			op := rapid.SampledFrom([]ALUOp{Add, Sub, And, Or, Xor, LSh, RSh, ArSh, Mul}).Draw(t, "op")
 			second := Insn{Code: ALUOpcode(ALU64Class, op, ImmSource), Dst: d, Imm: imm()}
