@@ -1,7 +1,5 @@
 package bpfjit
 
-import "encoding/binary"
-
 // Run executes the program from slot 0 with r1-r5 = args and returns r0, or
 // an *Error saying why it stopped, exactly as Interpreter.Run would.
 func (c *Compiled) Run(args ...uint64) (Result, error) {
@@ -275,74 +273,51 @@ func (c *Compiled) exec() *Error {
 			taken = addReg(r, o)&o.imm != 0
 			goto branch2
 
-		// Loads and stores on the stack or in the cached region of
+		// Loads and stores in the stack or the cached region of
 		// Config.Memory; anything else goes to step.
 		case kLdxDW:
-			addr := r[o.src&15] + o.imm
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-				r[o.dst&15] = binary.LittleEndian.Uint64(m.stack[i:])
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 8); b != nil {
-				r[o.dst&15] = binary.LittleEndian.Uint64(b)
-			} else {
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
 				goto slow
 			}
+			r[o.dst&15] = v
 		case kLdxW:
-			addr := r[o.src&15] + o.imm
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-				r[o.dst&15] = uint64(binary.LittleEndian.Uint32(m.stack[i:]))
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 4); b != nil {
-				r[o.dst&15] = uint64(binary.LittleEndian.Uint32(b))
-			} else {
+			v, ok := m.fastLoad32(r[o.src&15] + o.imm)
+			if !ok {
 				goto slow
 			}
+			r[o.dst&15] = v
 		case kLdxB:
-			addr := r[o.src&15] + o.imm
-			if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-				r[o.dst&15] = uint64(m.stack[i])
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 1); b != nil {
-				r[o.dst&15] = uint64(b[0])
-			} else {
+			v, ok := m.fastLoad8(r[o.src&15] + o.imm)
+			if !ok {
 				goto slow
 			}
-		case kStxDW, kStDW:
-			addr := r[o.dst&15] + o.imm
-			v := uint64(int64(o.imm2))
-			if o.kind == kStxDW {
-				v = r[o.src&15]
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-				binary.LittleEndian.PutUint64(m.stack[i:], v)
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 8); b != nil {
-				binary.LittleEndian.PutUint64(b, v)
-			} else {
+			r[o.dst&15] = v
+		case kStxDW:
+			if !m.fastStore64(r[o.dst&15]+o.imm, r[o.src&15]) {
 				goto slow
 			}
-		case kStxW, kStW:
-			addr := r[o.dst&15] + o.imm
-			v := uint64(int64(o.imm2))
-			if o.kind == kStxW {
-				v = r[o.src&15]
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-				binary.LittleEndian.PutUint32(m.stack[i:], uint32(v))
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 4); b != nil {
-				binary.LittleEndian.PutUint32(b, uint32(v))
-			} else {
+		case kStxW:
+			if !m.fastStore32(r[o.dst&15]+o.imm, r[o.src&15]) {
 				goto slow
 			}
-		case kStxB, kStB:
-			addr := r[o.dst&15] + o.imm
-			v := uint64(int64(o.imm2))
-			if o.kind == kStxB {
-				v = r[o.src&15]
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-				m.stack[i] = byte(v)
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 1); b != nil {
-				b[0] = byte(v)
-			} else {
+		case kStxB:
+			if !m.fastStore8(r[o.dst&15]+o.imm, r[o.src&15]) {
 				goto slow
 			}
+		case kStDW:
+			if !m.fastStore64(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
+				goto slow
+			}
+		case kStW:
+			if !m.fastStore32(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
+				goto slow
+			}
+		case kStB:
+			if !m.fastStore8(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
+				goto slow
+			}
+
 		// Superinstructions: each covers two slots.
 		case kMovAdd64K:
 			r[o.dst&15] = r[o.src&15] + o.imm
@@ -492,29 +467,45 @@ func (c *Compiled) exec() *Error {
 			r[o.dst&15] = v
 			r[o.aux&15] += v
 			pc += 2
-		case kLdxDWAdd, kLdxDWOr, kLdxDWXor, kLdxDWAnd, kLdxDWSub:
-			addr := r[o.src&15] + o.imm
-			var v uint64
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-				v = binary.LittleEndian.Uint64(m.stack[i:])
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 8); b != nil {
-				v = binary.LittleEndian.Uint64(b)
-			} else {
+		case kLdxDWAdd:
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
 			r[o.dst&15] = v
-			switch o.kind {
-			case kLdxDWAdd:
-				r[o.aux&15] += v
-			case kLdxDWOr:
-				r[o.aux&15] |= v
-			case kLdxDWXor:
-				r[o.aux&15] ^= v
-			case kLdxDWAnd:
-				r[o.aux&15] &= v
-			default:
-				r[o.aux&15] -= v
+			r[o.aux&15] += v
+			pc++
+		case kLdxDWOr:
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
+				goto slow // the load alone; the op in the next slot follows
 			}
+			r[o.dst&15] = v
+			r[o.aux&15] |= v
+			pc++
+		case kLdxDWXor:
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
+				goto slow // the load alone; the op in the next slot follows
+			}
+			r[o.dst&15] = v
+			r[o.aux&15] ^= v
+			pc++
+		case kLdxDWAnd:
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
+				goto slow // the load alone; the op in the next slot follows
+			}
+			r[o.dst&15] = v
+			r[o.aux&15] &= v
+			pc++
+		case kLdxDWSub:
+			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			if !ok {
+				goto slow // the load alone; the op in the next slot follows
+			}
+			r[o.dst&15] = v
+			r[o.aux&15] -= v
 			pc++
 
 		case kTrap, kStep, 255: // 0 to 255: the jump table needs no bounds check

@@ -1,8 +1,6 @@
 package bpfjit
 
 import (
-	"encoding/binary"
-
 	"github.com/arenasim/arenasim/internal/trace"
 )
 
@@ -451,94 +449,62 @@ func (m *machine) interpret(pc int) *Error {
 			}
 			goto branch
 
-		// Loads and stores on the stack or in the cached region of
+		// Loads and stores in the stack or the cached region of
 		// Config.Memory; anything else takes the slow path.
 		case 0x79:
-			addr := r[wSrc(w)] + uint64(int64(wOff(w)))
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-				r[wDst(w)] = binary.LittleEndian.Uint64(m.stack[i:])
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 8); b != nil {
-				r[wDst(w)] = binary.LittleEndian.Uint64(b)
-			} else {
+			v, ok := m.fastLoad64(r[wSrc(w)] + uint64(int64(wOff(w))))
+			if !ok {
 				goto slow
 			}
+			r[wDst(w)] = v
 		case 0x61:
-			addr := r[wSrc(w)] + uint64(int64(wOff(w)))
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-				r[wDst(w)] = uint64(binary.LittleEndian.Uint32(m.stack[i:]))
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 4); b != nil {
-				r[wDst(w)] = uint64(binary.LittleEndian.Uint32(b))
-			} else {
+			v, ok := m.fastLoad32(r[wSrc(w)] + uint64(int64(wOff(w))))
+			if !ok {
 				goto slow
 			}
+			r[wDst(w)] = v
 		case 0x69:
-			addr := r[wSrc(w)] + uint64(int64(wOff(w)))
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-2 {
-				r[wDst(w)] = uint64(binary.LittleEndian.Uint16(m.stack[i:]))
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 2); b != nil {
-				r[wDst(w)] = uint64(binary.LittleEndian.Uint16(b))
-			} else {
+			v, ok := m.fastLoad16(r[wSrc(w)] + uint64(int64(wOff(w))))
+			if !ok {
 				goto slow
 			}
+			r[wDst(w)] = v
 		case 0x71:
-			addr := r[wSrc(w)] + uint64(int64(wOff(w)))
-			if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-				r[wDst(w)] = uint64(m.stack[i])
-			} else if b := window(m.mem.rbase, m.mem.rbuf, addr, 1); b != nil {
-				r[wDst(w)] = uint64(b[0])
-			} else {
+			v, ok := m.fastLoad8(r[wSrc(w)] + uint64(int64(wOff(w))))
+			if !ok {
 				goto slow
 			}
-		case 0x7b, 0x7a:
-			addr := r[wDst(w)] + uint64(int64(wOff(w)))
-			v := r[wSrc(w)]
-			if uint8(w) == 0x7a {
-				v = wImm(w)
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-				binary.LittleEndian.PutUint64(m.stack[i:], v)
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 8); b != nil {
-				binary.LittleEndian.PutUint64(b, v)
-			} else {
+			r[wDst(w)] = v
+		case 0x7b:
+			if !m.fastStore64(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
-		case 0x63, 0x62:
-			addr := r[wDst(w)] + uint64(int64(wOff(w)))
-			v := r[wSrc(w)]
-			if uint8(w) == 0x62 {
-				v = wImm(w)
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-				binary.LittleEndian.PutUint32(m.stack[i:], uint32(v))
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 4); b != nil {
-				binary.LittleEndian.PutUint32(b, uint32(v))
-			} else {
+		case 0x63:
+			if !m.fastStore32(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
-		case 0x6b, 0x6a:
-			addr := r[wDst(w)] + uint64(int64(wOff(w)))
-			v := r[wSrc(w)]
-			if uint8(w) == 0x6a {
-				v = wImm(w)
-			}
-			if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-2 {
-				binary.LittleEndian.PutUint16(m.stack[i:], uint16(v))
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 2); b != nil {
-				binary.LittleEndian.PutUint16(b, uint16(v))
-			} else {
+		case 0x6b:
+			if !m.fastStore16(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
-		case 0x73, 0x72:
-			addr := r[wDst(w)] + uint64(int64(wOff(w)))
-			v := r[wSrc(w)]
-			if uint8(w) == 0x72 {
-				v = wImm(w)
+		case 0x73:
+			if !m.fastStore8(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
+				goto slow
 			}
-			if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-				m.stack[i] = byte(v)
-			} else if b := window(m.mem.wbase, m.mem.wbuf, addr, 1); b != nil {
-				b[0] = byte(v)
-			} else {
+		case 0x7a:
+			if !m.fastStore64(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
+				goto slow
+			}
+		case 0x62:
+			if !m.fastStore32(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
+				goto slow
+			}
+		case 0x6a:
+			if !m.fastStore16(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
+				goto slow
+			}
+		case 0x72:
+			if !m.fastStore8(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
 				goto slow
 			}
 

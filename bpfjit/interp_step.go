@@ -311,21 +311,21 @@ func (m *machine) step(pc int) (int, *Error) {
 		var err error
 		switch ins.Code {
 		case 0x79:
-			v, err = m.load64(addr)
+			v, err = m.loadAny(addr, 8)
 		case 0x61:
-			v, err = m.load32(addr)
+			v, err = m.loadAny(addr, 4)
 		case 0x69:
-			v, err = m.load16(addr)
+			v, err = m.loadAny(addr, 2)
 		case 0x71:
-			v, err = m.load8(addr)
+			v, err = m.loadAny(addr, 1)
 		case 0x81:
-			v, err = m.load32(addr)
+			v, err = m.loadAny(addr, 4)
 			v = uint64(int64(int32(v)))
 		case 0x89:
-			v, err = m.load16(addr)
+			v, err = m.loadAny(addr, 2)
 			v = uint64(int64(int16(v)))
 		default:
-			v, err = m.load8(addr)
+			v, err = m.loadAny(addr, 1)
 			v = uint64(int64(int8(v)))
 		}
 		if err != nil {
@@ -343,13 +343,13 @@ func (m *machine) step(pc int) (int, *Error) {
 		var err error
 		switch ins.Code.Size() {
 		case DWord:
-			err = m.store64(addr, v)
+			err = m.storeAny(addr, 8, v)
 		case Word:
-			err = m.store32(addr, v)
+			err = m.storeAny(addr, 4, v)
 		case Half:
-			err = m.store16(addr, v)
+			err = m.storeAny(addr, 2, v)
 		default:
-			err = m.store8(addr, v)
+			err = m.storeAny(addr, 1, v)
 		}
 		if err != nil {
 			return 0, badAccess(pc, *ins, addr, ins.Code.Size().Bytes(), true, err)

@@ -30,14 +30,40 @@ type DirectMemory interface {
 	Direct(addr uint64, write bool) (base uint64, b []byte)
 }
 
+// region is a run of bytes at base that the engines reach without a call:
+// the active stack frames, or the last region a DirectMemory handed out.
+// lim[k] bounds the offset of an access of 1<<k bytes, precomputed so that
+// the hot loops test an access with one comparison: it fits if and only if
+// addr-base < lim[k] (len-size+1, or 0 when the run is shorter than size).
+type region struct {
+	base uint64
+	buf  []byte
+	lim  [4]uint64
+}
+
+func (g *region) set(base uint64, buf []byte) {
+	g.base, g.buf = base, buf
+	for k := range g.lim {
+		g.lim[k] = 0
+		if size := 1 << k; len(buf) >= size {
+			g.lim[k] = uint64(len(buf) - size + 1)
+		}
+	}
+}
+
+// at returns the size bytes at addr, or nil if they are not all in g.
+func (g *region) at(addr uint64, size int) []byte {
+	if i := addr - g.base; i < uint64(len(g.buf)) && uint64(len(g.buf))-i >= uint64(size) {
+		return g.buf[i : i+uint64(size)]
+	}
+	return nil
+}
+
 // memPort is one Memory with the engines' one-entry region caches in front.
 type memPort struct {
 	mem    Memory
 	direct DirectMemory // mem's fast path, if it has one
-	rbase  uint64       // cached readable region [rbase, rbase+len(rbuf))
-	rbuf   []byte
-	wbase  uint64 // cached writable region
-	wbuf   []byte
+	rd, wr region       // the regions of the last read and the last write
 }
 
 func newMemPort(m Memory) memPort {
@@ -48,24 +74,15 @@ func newMemPort(m Memory) memPort {
 
 // flush drops the cached regions.
 func (p *memPort) flush() {
-	p.rbuf, p.wbuf = nil, nil
-}
-
-// window returns the size bytes at addr from the cached region (fill
-// refreshes it), or nil.
-func window(base uint64, buf []byte, addr uint64, size int) []byte {
-	i := addr - base
-	if i < uint64(len(buf)) && uint64(len(buf))-i >= uint64(size) {
-		return buf[i : i+uint64(size)]
-	}
-	return nil
+	p.rd.set(0, nil)
+	p.wr.set(0, nil)
 }
 
 func (p *memPort) load(addr uint64, size int) (uint64, error) {
-	b := window(p.rbase, p.rbuf, addr, size)
+	b := p.rd.at(addr, size)
 	if b == nil && p.direct != nil {
-		p.rbase, p.rbuf = p.direct.Direct(addr, false)
-		b = window(p.rbase, p.rbuf, addr, size)
+		p.rd.set(p.direct.Direct(addr, false))
+		b = p.rd.at(addr, size)
 	}
 	if b != nil {
 		return getLE(b), nil
@@ -77,10 +94,10 @@ func (p *memPort) load(addr uint64, size int) (uint64, error) {
 }
 
 func (p *memPort) store(addr uint64, size int, val uint64) error {
-	b := window(p.wbase, p.wbuf, addr, size)
+	b := p.wr.at(addr, size)
 	if b == nil && p.direct != nil {
-		p.wbase, p.wbuf = p.direct.Direct(addr, true)
-		b = window(p.wbase, p.wbuf, addr, size)
+		p.wr.set(p.direct.Direct(addr, true))
+		b = p.wr.at(addr, size)
 	}
 	if b != nil {
 		putLE(b, val)

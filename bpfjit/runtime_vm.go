@@ -41,9 +41,10 @@ type machine struct {
 	depth  int // active frames, 1 to MaxCallFrames
 
 	// The stack as addresses: stack[i] is at stackBase+i; the active frames
-	// are stack[stackMin:].
+	// are stack[stackMin:], which stk also describes for the fast paths.
 	stackBase uint64
 	stackMin  uint64
+	stk       region
 
 	loops  uint64 // may_goto budget of the current frame
 	budget int64  // instructions the run may still execute
@@ -112,6 +113,7 @@ func (m *machine) reset(args []uint64) error {
 	copy(m.regs[1:6], args)
 	m.depth = 1
 	m.stackMin = stackBytes - MaxBPFStack
+	m.stk.set(m.stackBase+m.stackMin, m.stack[m.stackMin:])
 	clear(m.stack[m.stackMin:])
 	m.regs[R10] = m.stackBase + stackBytes
 	m.loops = BPFMaxLoops
@@ -159,6 +161,7 @@ func (m *machine) enter(pc, target int, ins Insn) *Error {
 	f.loops = m.loops
 	m.depth++
 	m.stackMin -= MaxBPFStack
+	m.stk.set(m.stackBase+m.stackMin, m.stack[m.stackMin:])
 	clear(m.stack[m.stackMin : m.stackMin+MaxBPFStack])
 	m.regs[R10] = m.stackBase + m.stackMin + MaxBPFStack
 	m.loops = BPFMaxLoops
@@ -172,6 +175,7 @@ func (m *machine) leave() int {
 	f := &m.frames[m.depth-1]
 	m.regs[R6], m.regs[R7], m.regs[R8], m.regs[R9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 	m.stackMin += MaxBPFStack
+	m.stk.set(m.stackBase+m.stackMin, m.stack[m.stackMin:])
 	m.regs[R10] = m.stackBase + m.stackMin + MaxBPFStack
 	m.loops = f.loops
 	return f.ret
@@ -245,8 +249,8 @@ func (m *machine) loadAny(addr uint64, size int) (uint64, error) {
 	if !validSize(size) {
 		return 0, errno.Errorf(errno.EINVAL, "load of %d bytes", size)
 	}
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-uint64(size) {
-		return getLE(m.stack[i : i+uint64(size)]), nil
+	if b := m.stk.at(addr, size); b != nil {
+		return getLE(b), nil
 	}
 	return m.mem.load(addr, size)
 }
@@ -255,74 +259,11 @@ func (m *machine) storeAny(addr uint64, size int, val uint64) error {
 	if !validSize(size) {
 		return errno.Errorf(errno.EINVAL, "store of %d bytes", size)
 	}
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-uint64(size) {
-		putLE(m.stack[i:i+uint64(size)], val)
+	if b := m.stk.at(addr, size); b != nil {
+		putLE(b, val)
 		return nil
 	}
 	return m.mem.store(addr, size, val)
-}
-
-// The fixed-size normal accesses of the hot loops: the stack test is inlined,
-// everything else goes through the port.
-
-func (m *machine) load8(addr uint64) (uint64, error) {
-	if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-		return uint64(m.stack[i]), nil
-	}
-	return m.mem.load(addr, 1)
-}
-
-func (m *machine) load16(addr uint64) (uint64, error) {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-2 {
-		return uint64(binary.LittleEndian.Uint16(m.stack[i:])), nil
-	}
-	return m.mem.load(addr, 2)
-}
-
-func (m *machine) load32(addr uint64) (uint64, error) {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-		return uint64(binary.LittleEndian.Uint32(m.stack[i:])), nil
-	}
-	return m.mem.load(addr, 4)
-}
-
-func (m *machine) load64(addr uint64) (uint64, error) {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-		return binary.LittleEndian.Uint64(m.stack[i:]), nil
-	}
-	return m.mem.load(addr, 8)
-}
-
-func (m *machine) store8(addr, v uint64) error {
-	if i := addr - m.stackBase; i >= m.stackMin && i < stackBytes {
-		m.stack[i] = byte(v)
-		return nil
-	}
-	return m.mem.store(addr, 1, v)
-}
-
-func (m *machine) store16(addr, v uint64) error {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-2 {
-		binary.LittleEndian.PutUint16(m.stack[i:], uint16(v))
-		return nil
-	}
-	return m.mem.store(addr, 2, v)
-}
-
-func (m *machine) store32(addr, v uint64) error {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-4 {
-		binary.LittleEndian.PutUint32(m.stack[i:], uint32(v))
-		return nil
-	}
-	return m.mem.store(addr, 4, v)
-}
-
-func (m *machine) store64(addr, v uint64) error {
-	if i := addr - m.stackBase; i >= m.stackMin && i <= stackBytes-8 {
-		binary.LittleEndian.PutUint64(m.stack[i:], v)
-		return nil
-	}
-	return m.mem.store(addr, 8, v)
 }
 
 // badAccess builds the BadAccess error of a normal access.
@@ -491,4 +432,96 @@ func (m *machine) atomic(pc int, ins Insn, probe bool) *Error {
 		r[s] = old
 	}
 	return nil
+}
+
+// The fast paths of the hot loops: an access in the active stack frames or
+// in the cached region of Config.Memory, with no call (these inline). ok is
+// false when the access is elsewhere and must take the slow path.
+
+func (m *machine) fastLoad64(addr uint64) (uint64, bool) {
+	if i := addr - m.stk.base; i < m.stk.lim[3] {
+		return binary.LittleEndian.Uint64(m.stk.buf[i:]), true
+	}
+	if i := addr - m.mem.rd.base; i < m.mem.rd.lim[3] {
+		return binary.LittleEndian.Uint64(m.mem.rd.buf[i:]), true
+	}
+	return 0, false
+}
+
+func (m *machine) fastLoad32(addr uint64) (uint64, bool) {
+	if i := addr - m.stk.base; i < m.stk.lim[2] {
+		return uint64(binary.LittleEndian.Uint32(m.stk.buf[i:])), true
+	}
+	if i := addr - m.mem.rd.base; i < m.mem.rd.lim[2] {
+		return uint64(binary.LittleEndian.Uint32(m.mem.rd.buf[i:])), true
+	}
+	return 0, false
+}
+
+func (m *machine) fastLoad16(addr uint64) (uint64, bool) {
+	if i := addr - m.stk.base; i < m.stk.lim[1] {
+		return uint64(binary.LittleEndian.Uint16(m.stk.buf[i:])), true
+	}
+	if i := addr - m.mem.rd.base; i < m.mem.rd.lim[1] {
+		return uint64(binary.LittleEndian.Uint16(m.mem.rd.buf[i:])), true
+	}
+	return 0, false
+}
+
+func (m *machine) fastLoad8(addr uint64) (uint64, bool) {
+	if i := addr - m.stk.base; i < m.stk.lim[0] {
+		return uint64(m.stk.buf[i]), true
+	}
+	if i := addr - m.mem.rd.base; i < m.mem.rd.lim[0] {
+		return uint64(m.mem.rd.buf[i]), true
+	}
+	return 0, false
+}
+
+func (m *machine) fastStore64(addr, v uint64) bool {
+	if i := addr - m.stk.base; i < m.stk.lim[3] {
+		binary.LittleEndian.PutUint64(m.stk.buf[i:], v)
+		return true
+	}
+	if i := addr - m.mem.wr.base; i < m.mem.wr.lim[3] {
+		binary.LittleEndian.PutUint64(m.mem.wr.buf[i:], v)
+		return true
+	}
+	return false
+}
+
+func (m *machine) fastStore32(addr, v uint64) bool {
+	if i := addr - m.stk.base; i < m.stk.lim[2] {
+		binary.LittleEndian.PutUint32(m.stk.buf[i:], uint32(v))
+		return true
+	}
+	if i := addr - m.mem.wr.base; i < m.mem.wr.lim[2] {
+		binary.LittleEndian.PutUint32(m.mem.wr.buf[i:], uint32(v))
+		return true
+	}
+	return false
+}
+
+func (m *machine) fastStore16(addr, v uint64) bool {
+	if i := addr - m.stk.base; i < m.stk.lim[1] {
+		binary.LittleEndian.PutUint16(m.stk.buf[i:], uint16(v))
+		return true
+	}
+	if i := addr - m.mem.wr.base; i < m.mem.wr.lim[1] {
+		binary.LittleEndian.PutUint16(m.mem.wr.buf[i:], uint16(v))
+		return true
+	}
+	return false
+}
+
+func (m *machine) fastStore8(addr, v uint64) bool {
+	if i := addr - m.stk.base; i < m.stk.lim[0] {
+		m.stk.buf[i] = byte(v)
+		return true
+	}
+	if i := addr - m.mem.wr.base; i < m.mem.wr.lim[0] {
+		m.mem.wr.buf[i] = byte(v)
+		return true
+	}
+	return false
 }
