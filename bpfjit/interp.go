@@ -539,7 +539,7 @@ func (m *machine) interpret(pc int) *Error {
 func (m *machine) interpretTraced(pc int) *Error {
 	budget := m.budget
 	for {
-		m.tracer.Emit(trace.Event{Kind: trace.Insn, Who: m.who, Addr: uint64(pc), Text: insnAt(m.orig, pc).String()})
+		m.tracer.Emit(trace.Event{Kind: trace.Insn, Who: m.who, Addr: uint64(pc), Text: insnText(m.orig, pc)})
 		var e *Error
 		if pc, budget, e = m.slowStep(pc, budget); e != nil {
 			return e

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/arenasim/arenasim/internal/errno"
+	"github.com/arenasim/arenasim/internal/trace"
 )
 
 // execAsm assembles LLVM-syntax source for a test.
@@ -425,5 +426,54 @@ func TestRunErrors(t *testing.T) {
 		require.ErrorIs(t, err, errno.EINVAL)
 		require.Equal(t, OK, OutcomeOf(nil))
 		require.Equal(t, CallFailed, OutcomeOf(errno.EIO))
+	}
+}
+
+// TestTraceEvents checks the events a run emits: one insn event per executed
+// instruction from the interpreter only (a JIT has no per-instruction hook),
+// a kfunc event per helper or kfunc call and a fault event per fixed-up
+// arena access from both engines, with the same budget accounting as an
+// untraced run.
+func TestTraceEvents(t *testing.T) {
+	prog := toProbe(execAsm(t, `r1 = 0x10000
+r0 = *(u64 *)(r1 + 0)
+call 5
+r0 = 7
+exit`), 1)
+	for _, eng := range execEngines {
+		t.Run(eng.name, func(t *testing.T) {
+			rec := &trace.Recorder{}
+			w := newExecWorld(t, nil, execUserStart)
+			cfg := w.config()
+			cfg.Tracer, cfg.Who = trace.New(rec, trace.All), "prog 3"
+			res, err := eng.new(prog, cfg).Run()
+			require.NoError(t, err)
+			require.Equal(t, uint64(7), res.R0)
+			require.Equal(t, uint64(5), res.Insns)
+			var want []trace.Kind
+			if eng.name == "interpreter" {
+				want = []trace.Kind{trace.Insn, trace.Insn, trace.Fault, trace.Insn, trace.Kfunc, trace.Insn, trace.Insn}
+			} else {
+				want = []trace.Kind{trace.Fault, trace.Kfunc}
+			}
+			require.Equal(t, want, rec.Kinds())
+			for _, e := range rec.Events {
+				require.Equal(t, "prog 3", e.Who)
+				switch e.Kind {
+				case trace.Insn:
+					require.NotEmpty(t, e.Text)
+				case trace.Fault:
+					require.Equal(t, uint64(execKernStart+0x10000), e.Addr)
+					require.Contains(t, e.Text, "arena READ access at unmapped address 0x7f0000010000")
+				case trace.Kfunc:
+					require.Equal(t, uint64(5), e.Val)
+					require.Contains(t, e.Text, "helper 5(")
+				}
+			}
+			if eng.name == "interpreter" {
+				require.Equal(t, "(79) r0 = *(u64 *)(r1 +0) (PROBE_MEM32)", rec.Events[1].Text)
+				require.Equal(t, "(85) call bpf_ktime_get_ns#5", rec.Events[3].Text)
+			}
+		})
 	}
 }

@@ -125,6 +125,27 @@ func (m *machine) reset(args []uint64) error {
 	return nil
 }
 
+// insnText is slot pc as the kernel's disassembler prints it, for insn
+// events: "(0f) r0 += r1". An arena access prints as the access the
+// verifier rewrote, with its probe mode named after it, since the kernel's
+// printer knows no probe modes.
+func insnText(prog []Insn, pc int) string {
+	slots := [2]Insn{insnAt(prog, pc), insnAt(prog, pc+1)}
+	op := slots[0].Code
+	probe := ""
+	if c := op.Class(); c.IsLoadOrStore() && c != LdClass {
+		switch m := op.Mode(); {
+		case m == ProbeMem32Mode:
+			probe, slots[0].Code = " (PROBE_MEM32)", MemOpcode(c, MemMode, op.Size())
+		case m == ProbeAtomicMode:
+			probe, slots[0].Code = " (PROBE_ATOMIC)", MemOpcode(c, AtomicMode, op.Size())
+		case m == ProbeMem32SXMode && c == LdXClass:
+			probe, slots[0].Code = " (PROBE_MEM32SX)", MemOpcode(c, MemSXMode, op.Size())
+		}
+	}
+	return FormatInsn(slots[:], 0, SyntaxKernel) + probe
+}
+
 // result packs a finished run.
 func (m *machine) result() Result {
 	return Result{R0: m.regs[R0], Insns: uint64(m.limit - m.budget), Faults: m.faults, FaultCount: m.faultCount}
