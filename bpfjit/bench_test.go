@@ -106,3 +106,34 @@ func TestBenchPrograms(t *testing.T) {
 		require.Equal(t, OK, s.Outcome, "%s: %s", name, s.Err)
 	}
 }
+
+// TestRunAllocatesNothing checks the steady state of both engines: after a
+// first run, a run with helper calls, local calls and arena faults
+// allocates nothing.
+func TestRunAllocatesNothing(t *testing.T) {
+	prog := toProbe(execAsm(t, `r6 = 0
+l:
+r1 = 0x10000
+r0 = *(u64 *)(r1 + 0)
+call 5
+call f
+r6 += 1
+if r6 < 10 goto l
+exit
+f:
+*(u64 *)(r10 - 8) = r0
+r0 = *(u64 *)(r10 - 8)
+exit`), 2)
+	w := newExecWorld(t, nil, execUserStart)
+	cfg := w.config()
+	it, c := NewInterpreter(prog, cfg), Compile(prog, cfg)
+	for _, run := range []func() (Result, error){
+		func() (Result, error) { return it.Run(1, 2) },
+		func() (Result, error) { return c.Run(1, 2) },
+	} {
+		res, err := run()
+		require.NoError(t, err)
+		require.Equal(t, uint64(10), res.FaultCount)
+		require.Zero(t, testing.AllocsPerRun(20, func() { _, _ = run() }))
+	}
+}

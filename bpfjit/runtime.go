@@ -14,7 +14,8 @@ const MaxCallFrames = 8
 
 // DefaultBudget is the instruction budget of a run when Config.Budget is 0.
 // It is generous (the benchmark programs execute up to 420 M instructions)
-// but finite, so a looping program ends with ErrBudget instead of hanging.
+// but finite, so a program that loops forever ends with the Budget outcome
+// instead of hanging.
 const DefaultBudget = 1 << 32
 
 // DefaultStackTop is the address just above the stack when Config.StackTop
@@ -29,7 +30,7 @@ const DefaultStackTop = 0xffff888000100000
 type Config struct {
 	// Memory serves normal (MEM-mode) loads, stores and atomics outside the
 	// stack: the context, map values, packet data. A failure there stops the
-	// run with ErrBadAccess (EFAULT). Nil means no such memory exists.
+	// run with the BadAccess outcome (EFAULT). Nil means no such memory exists.
 	Memory Memory
 	// Kernel serves PROBE_MEM32 and PROBE_ATOMIC accesses, at kernel
 	// virtual addresses KernVMStart + (u32)reg + off. A failure there is
@@ -49,7 +50,14 @@ type Config struct {
 	// StackTop is the address just above the stack (DefaultStackTop if 0).
 	// Frame k of a run has r10 = StackTop - k*MaxBPFStack.
 	StackTop uint64
-	// Budget is the number of instructions a run may execute (DefaultBudget if 0).
+	// Budget is the number of instructions a run may execute (DefaultBudget
+	// if 0). It is paid per straight-line run (the instructions from where a
+	// jump, call or return lands up to the next jump, local call or exit),
+	// in full when control enters the run: a run that costs more than what
+	// is left is not started and the program stops with the Budget outcome
+	// at its first instruction. The kernel has no such budget (the verifier
+	// proves termination); this is the model's safety net, and paying per run
+	// lets both engines count without a test per instruction.
 	Budget uint64
 	// MaxFaults caps the probe faults a Result lists (DefaultMaxFaults if 0);
 	// Result.FaultCount counts them all.
@@ -64,8 +72,10 @@ type Config struct {
 const DefaultMaxFaults = 1024
 
 // HelperFunc is a BPF helper or kfunc as the engines call it: the arguments
-// are in c.Args (r1-r5), the return value goes to r0. An error stops the run
-// (ErrCall wraps it); helpers report ordinary failures the kernel way, as a
+// are in c.Args (r1-r5), the return value goes to r0. r1-r5 keep their
+// values (the kernel's interpreter leaves them; the verifier forbids reading
+// them after a call anyway). An error stops the run with the CallFailed
+// outcome wrapping it; helpers report ordinary failures the kernel way, as a
 // negative errno in r0.
 type HelperFunc func(c *HelperCall) (uint64, error)
 
@@ -101,7 +111,8 @@ func (c *HelperCall) Read(addr uint64, b []byte) error {
 	return nil
 }
 
-// Write copies b to addr, through the stack or Config.Memory.
+// Write copies b to addr, through the stack or Config.Memory, byte by byte:
+// on an error the bytes before the bad one are written.
 func (c *HelperCall) Write(addr uint64, b []byte) error {
 	for i, v := range b {
 		if err := c.m.storeAny(addr+uint64(i), 1, uint64(v)); err != nil {
@@ -128,7 +139,7 @@ type Fault struct {
 	PC    int         // slot of the faulting instruction
 	Addr  uint64      // kernel address accessed: KernVMStart + (u32)reg + off
 	Size  int         // bytes
-	Write bool        // a store or atomic (dropped); false: a load (dst = 0)
+	Write bool        // a store or atomic (dropped); false: a load (dst = 0; a load-acquire leaves dst)
 	Errno errno.Errno // what the memory port said
 	// UserAddr is the address the kernel reports on the program's stream:
 	// hi32(UserVMStart) + (u32)reg + off.

@@ -331,7 +331,11 @@ func (m *machine) probeStore(pc int, reg uint64, off int16, size int, val uint64
 // program's stream).
 func (m *machine) fault(pc int, addr, reg uint64, off int16, size int, write bool, err error) {
 	m.faultCount++
-	f := Fault{PC: pc, Addr: addr, Size: size, Write: write, Errno: errno.Of(err),
+	code, ok := err.(errno.Errno) // errno.Of allocates; a bare errno is the usual case
+	if !ok {
+		code = errno.Of(err)
+	}
+	f := Fault{PC: pc, Addr: addr, Size: size, Write: write, Errno: code,
 		UserAddr: m.userHi + uint64(uint32(reg)) + uint64(int64(off))}
 	if len(m.faults) < m.maxFaults {
 		m.faults = append(m.faults, f)
