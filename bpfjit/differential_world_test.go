@@ -249,13 +249,29 @@ func runIn(t execT, newEngine func([]Insn, Config) execRunner, prog []Insn, buf 
 
 // runBoth runs prog on both engines and fails the test if they end in
 // different states; it returns the state.
+//
+// A third run goes through the interpreter as it runs with insn tracing
+// on, stepping through every instruction with machine.step alone: that
+// checks the complete semantics of step against the fast paths of both loops.
 func runBoth(t execT, prog []Insn, buf []byte, setup func(*execWorld, *Config)) execState {
 	t.Helper()
 	a := runIn(t, execEngines[0].new, prog, buf, setup)
-	b := runIn(t, execEngines[1].new, prog, buf, setup)
-	// Pages and the stack are large: compare bytes as bytes, not element by element.
-	if d := cmp.Diff(a, b, cmp.Comparer(bytes.Equal)); d != "" {
-		t.Fatalf("interpreter and compiled engine differ (-interpreter +compiled):\n%s\nprogram:\n%s", d, Disassemble(prog, SyntaxLLVM))
+	for _, other := range []struct {
+		name string
+		new  func([]Insn, Config) execRunner
+	}{
+		execEngines[1],
+		{"step-only interpreter", func(p []Insn, c Config) execRunner {
+			it := NewInterpreter(p, c)
+			it.m.stepOnly = true
+			return it
+		}},
+	} {
+		b := runIn(t, other.new, prog, buf, setup)
+		// Pages and the stack are large: compare bytes as bytes, not element by element.
+		if d := cmp.Diff(a, b, cmp.Comparer(bytes.Equal)); d != "" {
+			t.Fatalf("interpreter and %s differ (-interpreter +%s):\n%s\nprogram:\n%s", other.name, other.name, d, Disassemble(prog, SyntaxLLVM))
+		}
 	}
 	return a
 }

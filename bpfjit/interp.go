@@ -79,7 +79,7 @@ func (m *machine) slowStep(pc int, budget int64) (int, int64, *Error) {
 // everything else (calls, exit, atomics, arena accesses, accesses outside
 // the stack and the cached memory region, invalid slots) goes through step.
 func (m *machine) interpret(pc int) *Error {
-	if m.tracer.On(trace.Insn) {
+	if m.stepOnly || m.tracer.On(trace.Insn) {
 		return m.interpretTraced(pc)
 	}
 	r := &m.regs
@@ -538,8 +538,11 @@ func (m *machine) interpret(pc int) *Error {
 // simpler; the budget is paid exactly as interpret pays it.
 func (m *machine) interpretTraced(pc int) *Error {
 	budget := m.budget
+	on := m.tracer.On(trace.Insn)
 	for {
-		m.tracer.Emit(trace.Event{Kind: trace.Insn, Who: m.who, Addr: uint64(pc), Text: insnText(m.orig, pc)})
+		if on {
+			m.tracer.Emit(trace.Event{Kind: trace.Insn, Who: m.who, Addr: uint64(pc), Text: insnText(m.orig, pc)})
+		}
 		var e *Error
 		if pc, budget, e = m.slowStep(pc, budget); e != nil {
 			return e

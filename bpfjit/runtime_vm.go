@@ -63,6 +63,10 @@ type machine struct {
 	call   HelperCall
 	tracer *trace.Tracer
 	who    string
+	// stepOnly makes the interpreter run every instruction through step, as
+	// it does when tracing instructions; the tests use it to check the fast
+	// paths of both loops against step.
+	stepOnly bool
 }
 
 // execFrame is what a local call saves and exit restores: the callee-saved
