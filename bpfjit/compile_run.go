@@ -1,5 +1,7 @@
 package bpfjit
 
+import "encoding/binary"
+
 // Run executes the program from slot 0 with r1-r5 = args and returns r0, or
 // an *Error saying why it stopped, exactly as Interpreter.Run would.
 func (c *Compiled) Run(args ...uint64) (Result, error) {
@@ -14,9 +16,9 @@ func (c *Compiled) Run(args ...uint64) (Result, error) {
 }
 
 // addReg does the add of a fused add-and-jump and returns the new value.
-func addReg(r *[16]uint64, o *cop) uint64 {
-	v := r[o.dst&15] + uint64(int64(o.imm2))
-	r[o.dst&15] = v
+func addReg(r *[256]uint64, o *cop) uint64 {
+	v := r[o.dst] + uint64(int64(o.imm2))
+	r[o.dst] = v
 	return v
 }
 
@@ -36,129 +38,250 @@ func (c *Compiled) exec() *Error {
 		o := &ops[pc]
 		switch o.kind {
 		case kAdd64K:
-			r[o.dst&15] += o.imm
-		case kAdd64X:
-			r[o.dst&15] += r[o.src&15]
-		case kSub64X:
-			r[o.dst&15] -= r[o.src&15]
-		case kMul64K:
-			r[o.dst&15] *= o.imm
-		case kMul64X:
-			r[o.dst&15] *= r[o.src&15]
-		case kDiv64K:
-			r[o.dst&15] = div64(r[o.dst&15], o.imm)
-		case kDiv64X:
-			r[o.dst&15] = div64(r[o.dst&15], r[o.src&15])
-		case kSDiv64K:
-			r[o.dst&15] = sdiv64(r[o.dst&15], o.imm)
-		case kSDiv64X:
-			r[o.dst&15] = sdiv64(r[o.dst&15], r[o.src&15])
-		case kMod64K:
-			r[o.dst&15] = mod64(r[o.dst&15], o.imm)
-		case kMod64X:
-			r[o.dst&15] = mod64(r[o.dst&15], r[o.src&15])
-		case kSMod64K:
-			r[o.dst&15] = smod64(r[o.dst&15], o.imm)
-		case kSMod64X:
-			r[o.dst&15] = smod64(r[o.dst&15], r[o.src&15])
-		case kOr64K:
-			r[o.dst&15] |= o.imm
-		case kOr64X:
-			r[o.dst&15] |= r[o.src&15]
-		case kAnd64K:
-			r[o.dst&15] &= o.imm
-		case kAnd64X:
-			r[o.dst&15] &= r[o.src&15]
-		case kXor64K:
-			r[o.dst&15] ^= o.imm
-		case kXor64X:
-			r[o.dst&15] ^= r[o.src&15]
-		case kLsh64K:
-			r[o.dst&15] <<= o.imm & 63
-		case kLsh64X:
-			r[o.dst&15] <<= r[o.src&15] & 63
-		case kRsh64K:
-			r[o.dst&15] >>= o.imm & 63
-		case kRsh64X:
-			r[o.dst&15] >>= r[o.src&15] & 63
-		case kArsh64K:
-			r[o.dst&15] = uint64(int64(r[o.dst&15]) >> (o.imm & 63))
-		case kArsh64X:
-			r[o.dst&15] = uint64(int64(r[o.dst&15]) >> (r[o.src&15] & 63))
-		case kNeg64:
-			r[o.dst&15] = -r[o.dst&15]
-		case kMov64K:
-			r[o.dst&15] = o.imm
-		case kLdImm64:
-			r[o.dst&15] = o.imm
+			r[o.dst] += o.imm
 			pc++
+			continue
+		case kAdd64X:
+			r[o.dst] += r[o.src]
+			pc++
+			continue
+		case kSub64X:
+			r[o.dst] -= r[o.src]
+			pc++
+			continue
+		case kMul64K:
+			r[o.dst] *= o.imm
+			pc++
+			continue
+		case kMul64X:
+			r[o.dst] *= r[o.src]
+			pc++
+			continue
+		case kDiv64K:
+			r[o.dst] = div64(r[o.dst], o.imm)
+			pc++
+			continue
+		case kDiv64X:
+			r[o.dst] = div64(r[o.dst], r[o.src])
+			pc++
+			continue
+		case kSDiv64K:
+			r[o.dst] = sdiv64(r[o.dst], o.imm)
+			pc++
+			continue
+		case kSDiv64X:
+			r[o.dst] = sdiv64(r[o.dst], r[o.src])
+			pc++
+			continue
+		case kMod64K:
+			r[o.dst] = mod64(r[o.dst], o.imm)
+			pc++
+			continue
+		case kMod64X:
+			r[o.dst] = mod64(r[o.dst], r[o.src])
+			pc++
+			continue
+		case kSMod64K:
+			r[o.dst] = smod64(r[o.dst], o.imm)
+			pc++
+			continue
+		case kSMod64X:
+			r[o.dst] = smod64(r[o.dst], r[o.src])
+			pc++
+			continue
+		case kOr64K:
+			r[o.dst] |= o.imm
+			pc++
+			continue
+		case kOr64X:
+			r[o.dst] |= r[o.src]
+			pc++
+			continue
+		case kAnd64K:
+			r[o.dst] &= o.imm
+			pc++
+			continue
+		case kAnd64X:
+			r[o.dst] &= r[o.src]
+			pc++
+			continue
+		case kXor64K:
+			r[o.dst] ^= o.imm
+			pc++
+			continue
+		case kXor64X:
+			r[o.dst] ^= r[o.src]
+			pc++
+			continue
+		case kLsh64K:
+			r[o.dst] <<= o.imm & 63
+			pc++
+			continue
+		case kLsh64X:
+			r[o.dst] <<= r[o.src] & 63
+			pc++
+			continue
+		case kRsh64K:
+			r[o.dst] >>= o.imm & 63
+			pc++
+			continue
+		case kRsh64X:
+			r[o.dst] >>= r[o.src] & 63
+			pc++
+			continue
+		case kArsh64K:
+			r[o.dst] = uint64(int64(r[o.dst]) >> (o.imm & 63))
+			pc++
+			continue
+		case kArsh64X:
+			r[o.dst] = uint64(int64(r[o.dst]) >> (r[o.src] & 63))
+			pc++
+			continue
+		case kNeg64:
+			r[o.dst] = -r[o.dst]
+			pc++
+			continue
+		case kMov64K:
+			r[o.dst] = o.imm
+			pc++
+			continue
+		case kLdImm64:
+			r[o.dst] = o.imm
+			pc += 2
+			continue
 		case kMov64X:
-			r[o.dst&15] = r[o.src&15]
+			r[o.dst] = r[o.src]
+			pc++
+			continue
 		case kMovSX64:
-			r[o.dst&15] = movsx64(r[o.src&15], int16(o.imm))
+			r[o.dst] = movsx64(r[o.src], int16(o.imm))
+			pc++
+			continue
 		case kCastUser:
-			r[o.dst&15] = m.castUser(r[o.src&15])
+			r[o.dst] = m.castUser(r[o.src])
+			pc++
+			continue
 		case kBswap:
-			r[o.dst&15] = bswap(r[o.dst&15], int32(o.imm))
+			r[o.dst] = bswap(r[o.dst], int32(o.imm))
+			pc++
+			continue
 
 		case kAdd32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) + uint32(o.imm))
+			r[o.dst] = uint64(uint32(r[o.dst]) + uint32(o.imm))
+			pc++
+			continue
 		case kAdd32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) + uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) + uint32(r[o.src]))
+			pc++
+			continue
 		case kSub32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) - uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) - uint32(r[o.src]))
+			pc++
+			continue
 		case kMul32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) * uint32(o.imm))
+			r[o.dst] = uint64(uint32(r[o.dst]) * uint32(o.imm))
+			pc++
+			continue
 		case kMul32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) * uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) * uint32(r[o.src]))
+			pc++
+			continue
 		case kDiv32K:
-			r[o.dst&15] = div32(r[o.dst&15], o.imm)
+			r[o.dst] = div32(r[o.dst], o.imm)
+			pc++
+			continue
 		case kDiv32X:
-			r[o.dst&15] = div32(r[o.dst&15], r[o.src&15])
+			r[o.dst] = div32(r[o.dst], r[o.src])
+			pc++
+			continue
 		case kSDiv32K:
-			r[o.dst&15] = sdiv32(r[o.dst&15], o.imm)
+			r[o.dst] = sdiv32(r[o.dst], o.imm)
+			pc++
+			continue
 		case kSDiv32X:
-			r[o.dst&15] = sdiv32(r[o.dst&15], r[o.src&15])
+			r[o.dst] = sdiv32(r[o.dst], r[o.src])
+			pc++
+			continue
 		case kMod32K:
-			r[o.dst&15] = mod32(r[o.dst&15], o.imm)
+			r[o.dst] = mod32(r[o.dst], o.imm)
+			pc++
+			continue
 		case kMod32X:
-			r[o.dst&15] = mod32(r[o.dst&15], r[o.src&15])
+			r[o.dst] = mod32(r[o.dst], r[o.src])
+			pc++
+			continue
 		case kSMod32K:
-			r[o.dst&15] = smod32(r[o.dst&15], o.imm)
+			r[o.dst] = smod32(r[o.dst], o.imm)
+			pc++
+			continue
 		case kSMod32X:
-			r[o.dst&15] = smod32(r[o.dst&15], r[o.src&15])
+			r[o.dst] = smod32(r[o.dst], r[o.src])
+			pc++
+			continue
 		case kOr32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) | uint32(o.imm))
+			r[o.dst] = uint64(uint32(r[o.dst]) | uint32(o.imm))
+			pc++
+			continue
 		case kOr32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) | uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) | uint32(r[o.src]))
+			pc++
+			continue
 		case kAnd32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) & uint32(o.imm))
+			r[o.dst] = uint64(uint32(r[o.dst]) & uint32(o.imm))
+			pc++
+			continue
 		case kAnd32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) & uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) & uint32(r[o.src]))
+			pc++
+			continue
 		case kXor32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) ^ uint32(o.imm))
+			r[o.dst] = uint64(uint32(r[o.dst]) ^ uint32(o.imm))
+			pc++
+			continue
 		case kXor32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) ^ uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.dst]) ^ uint32(r[o.src]))
+			pc++
+			continue
 		case kLsh32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) << (o.imm & 31))
+			r[o.dst] = uint64(uint32(r[o.dst]) << (o.imm & 31))
+			pc++
+			continue
 		case kLsh32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) << (r[o.src&15] & 31))
+			r[o.dst] = uint64(uint32(r[o.dst]) << (r[o.src] & 31))
+			pc++
+			continue
 		case kRsh32K:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) >> (o.imm & 31))
+			r[o.dst] = uint64(uint32(r[o.dst]) >> (o.imm & 31))
+			pc++
+			continue
 		case kRsh32X:
-			r[o.dst&15] = uint64(uint32(r[o.dst&15]) >> (r[o.src&15] & 31))
+			r[o.dst] = uint64(uint32(r[o.dst]) >> (r[o.src] & 31))
+			pc++
+			continue
 		case kArsh32K:
-			r[o.dst&15] = uint64(uint32(int32(r[o.dst&15]) >> (o.imm & 31)))
+			r[o.dst] = uint64(uint32(int32(r[o.dst]) >> (o.imm & 31)))
+			pc++
+			continue
 		case kArsh32X:
-			r[o.dst&15] = uint64(uint32(int32(r[o.dst&15]) >> (r[o.src&15] & 31)))
+			r[o.dst] = uint64(uint32(int32(r[o.dst]) >> (r[o.src] & 31)))
+			pc++
+			continue
 		case kNeg32:
-			r[o.dst&15] = uint64(-uint32(r[o.dst&15]))
+			r[o.dst] = uint64(-uint32(r[o.dst]))
+			pc++
+			continue
 		case kMov32X:
-			r[o.dst&15] = uint64(uint32(r[o.src&15]))
+			r[o.dst] = uint64(uint32(r[o.src]))
+			pc++
+			continue
 		case kMovSX32:
-			r[o.dst&15] = movsx32(r[o.src&15], int16(o.imm))
+			r[o.dst] = movsx32(r[o.src], int16(o.imm))
+			pc++
+			continue
 		case kTruncLE:
-			r[o.dst&15] = truncLE(r[o.dst&15], int32(o.imm))
+			r[o.dst] = truncLE(r[o.dst], int32(o.imm))
+			pc++
+			continue
 
 		// Jumps: choose the next slot and charge the run it starts.
 		case kJa:
@@ -168,356 +291,772 @@ func (c *Compiled) exec() *Error {
 				goto short
 			}
 			continue
+		// Conditional jumps pick the next slot and pay for the run it starts;
+		// each is written out whole, which saves the loop a branch on a flag.
 		case kJeqK:
-			taken = r[o.dst&15] == o.imm
-			goto branch
+			if r[o.dst] == o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJeqX:
-			taken = r[o.dst&15] == r[o.src&15]
-			goto branch
+			if r[o.dst] == r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJneK:
-			taken = r[o.dst&15] != o.imm
-			goto branch
+			if r[o.dst] != o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJneX:
-			taken = r[o.dst&15] != r[o.src&15]
-			goto branch
+			if r[o.dst] != r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJgtK:
-			taken = r[o.dst&15] > o.imm
-			goto branch
+			if r[o.dst] > o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJgtX:
-			taken = r[o.dst&15] > r[o.src&15]
-			goto branch
+			if r[o.dst] > r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJgeK:
-			taken = r[o.dst&15] >= o.imm
-			goto branch
+			if r[o.dst] >= o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJgeX:
-			taken = r[o.dst&15] >= r[o.src&15]
-			goto branch
+			if r[o.dst] >= r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJltK:
-			taken = r[o.dst&15] < o.imm
-			goto branch
+			if r[o.dst] < o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJltX:
-			taken = r[o.dst&15] < r[o.src&15]
-			goto branch
+			if r[o.dst] < r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJleK:
-			taken = r[o.dst&15] <= o.imm
-			goto branch
+			if r[o.dst] <= o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJleX:
-			taken = r[o.dst&15] <= r[o.src&15]
-			goto branch
+			if r[o.dst] <= r[o.src] {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsgtK:
-			taken = int64(r[o.dst&15]) > int64(o.imm)
-			goto branch
+			if int64(r[o.dst]) > int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsgtX:
-			taken = int64(r[o.dst&15]) > int64(r[o.src&15])
-			goto branch
+			if int64(r[o.dst]) > int64(r[o.src]) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsgeK:
-			taken = int64(r[o.dst&15]) >= int64(o.imm)
-			goto branch
+			if int64(r[o.dst]) >= int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsgeX:
-			taken = int64(r[o.dst&15]) >= int64(r[o.src&15])
-			goto branch
+			if int64(r[o.dst]) >= int64(r[o.src]) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsltK:
-			taken = int64(r[o.dst&15]) < int64(o.imm)
-			goto branch
+			if int64(r[o.dst]) < int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsltX:
-			taken = int64(r[o.dst&15]) < int64(r[o.src&15])
-			goto branch
+			if int64(r[o.dst]) < int64(r[o.src]) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsleK:
-			taken = int64(r[o.dst&15]) <= int64(o.imm)
-			goto branch
+			if int64(r[o.dst]) <= int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsleX:
-			taken = int64(r[o.dst&15]) <= int64(r[o.src&15])
-			goto branch
+			if int64(r[o.dst]) <= int64(r[o.src]) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsetK:
-			taken = r[o.dst&15]&o.imm != 0
-			goto branch
+			if r[o.dst]&o.imm != 0 {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kJsetX:
-			taken = r[o.dst&15]&r[o.src&15] != 0
-			goto branch
+			if r[o.dst]&r[o.src] != 0 {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 1
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kMayGoto:
 			taken = m.mayGoto()
 			goto branch
 
-		// add rD, K; if rD op K2 goto: the jump's fields, K in imm2.
+		// add rD, K; if rD op K2 goto: the jump's fields, K in imm2; falling
+		// through skips both slots.
 		case kAddJeqK:
-			taken = addReg(r, o) == o.imm
-			goto branch2
+			if addReg(r, o) == o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJneK:
-			taken = addReg(r, o) != o.imm
-			goto branch2
+			if addReg(r, o) != o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJgtK:
-			taken = addReg(r, o) > o.imm
-			goto branch2
+			if addReg(r, o) > o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJgeK:
-			taken = addReg(r, o) >= o.imm
-			goto branch2
+			if addReg(r, o) >= o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJltK:
-			taken = addReg(r, o) < o.imm
-			goto branch2
+			if addReg(r, o) < o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJleK:
-			taken = addReg(r, o) <= o.imm
-			goto branch2
+			if addReg(r, o) <= o.imm {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJsgtK:
-			taken = int64(addReg(r, o)) > int64(o.imm)
-			goto branch2
+			if int64(addReg(r, o)) > int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJsgeK:
-			taken = int64(addReg(r, o)) >= int64(o.imm)
-			goto branch2
+			if int64(addReg(r, o)) >= int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJsltK:
-			taken = int64(addReg(r, o)) < int64(o.imm)
-			goto branch2
+			if int64(addReg(r, o)) < int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJsleK:
-			taken = int64(addReg(r, o)) <= int64(o.imm)
-			goto branch2
+			if int64(addReg(r, o)) <= int64(o.imm) {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 		case kAddJsetK:
-			taken = addReg(r, o)&o.imm != 0
-			goto branch2
+			if addReg(r, o)&o.imm != 0 {
+				pc = int(o.target)
+				budget -= int64(o.chargeT)
+			} else {
+				pc += 2
+				budget -= int64(o.chargeF)
+			}
+			if budget < 0 {
+				goto short
+			}
+			continue
 
 		// Loads and stores in the stack or the cached region of
 		// Config.Memory; anything else goes to step.
 		case kLdxDW:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
-			if !ok {
-				goto slow
+			addr := r[o.src] + o.imm
+			if i := addr - m.stk.base; i < m.stk.lim[3] {
+				r[o.dst] = binary.LittleEndian.Uint64(m.stk.buf[i:])
+				pc++
+				continue
 			}
-			r[o.dst&15] = v
+			if i := addr - m.mem.rd.base; i < m.mem.rd.lim[3] {
+				r[o.dst] = binary.LittleEndian.Uint64(m.mem.rd.buf[i:])
+				pc++
+				continue
+			}
+			goto slow
 		case kLdxW:
-			v, ok := m.fastLoad32(r[o.src&15] + o.imm)
-			if !ok {
-				goto slow
+			addr := r[o.src] + o.imm
+			if i := addr - m.stk.base; i < m.stk.lim[2] {
+				r[o.dst] = uint64(binary.LittleEndian.Uint32(m.stk.buf[i:]))
+				pc++
+				continue
 			}
-			r[o.dst&15] = v
+			if i := addr - m.mem.rd.base; i < m.mem.rd.lim[2] {
+				r[o.dst] = uint64(binary.LittleEndian.Uint32(m.mem.rd.buf[i:]))
+				pc++
+				continue
+			}
+			goto slow
 		case kLdxB:
-			v, ok := m.fastLoad8(r[o.src&15] + o.imm)
-			if !ok {
-				goto slow
+			addr := r[o.src] + o.imm
+			if i := addr - m.stk.base; i < m.stk.lim[0] {
+				r[o.dst] = uint64(m.stk.buf[i])
+				pc++
+				continue
 			}
-			r[o.dst&15] = v
+			if i := addr - m.mem.rd.base; i < m.mem.rd.lim[0] {
+				r[o.dst] = uint64(m.mem.rd.buf[i])
+				pc++
+				continue
+			}
+			goto slow
 		case kStxDW:
-			if !m.fastStore64(r[o.dst&15]+o.imm, r[o.src&15]) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, r[o.src]
+			if i := addr - m.stk.base; i < m.stk.lim[3] {
+				binary.LittleEndian.PutUint64(m.stk.buf[i:], v)
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[3] {
+				binary.LittleEndian.PutUint64(m.mem.wr.buf[i:], v)
+				pc++
+				continue
+			}
+			goto slow
 		case kStxW:
-			if !m.fastStore32(r[o.dst&15]+o.imm, r[o.src&15]) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, r[o.src]
+			if i := addr - m.stk.base; i < m.stk.lim[2] {
+				binary.LittleEndian.PutUint32(m.stk.buf[i:], uint32(v))
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[2] {
+				binary.LittleEndian.PutUint32(m.mem.wr.buf[i:], uint32(v))
+				pc++
+				continue
+			}
+			goto slow
 		case kStxB:
-			if !m.fastStore8(r[o.dst&15]+o.imm, r[o.src&15]) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, r[o.src]
+			if i := addr - m.stk.base; i < m.stk.lim[0] {
+				m.stk.buf[i] = byte(v)
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[0] {
+				m.mem.wr.buf[i] = byte(v)
+				pc++
+				continue
+			}
+			goto slow
 		case kStDW:
-			if !m.fastStore64(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, uint64(int64(o.imm2))
+			if i := addr - m.stk.base; i < m.stk.lim[3] {
+				binary.LittleEndian.PutUint64(m.stk.buf[i:], v)
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[3] {
+				binary.LittleEndian.PutUint64(m.mem.wr.buf[i:], v)
+				pc++
+				continue
+			}
+			goto slow
 		case kStW:
-			if !m.fastStore32(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, uint64(int64(o.imm2))
+			if i := addr - m.stk.base; i < m.stk.lim[2] {
+				binary.LittleEndian.PutUint32(m.stk.buf[i:], uint32(v))
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[2] {
+				binary.LittleEndian.PutUint32(m.mem.wr.buf[i:], uint32(v))
+				pc++
+				continue
+			}
+			goto slow
 		case kStB:
-			if !m.fastStore8(r[o.dst&15]+o.imm, uint64(int64(o.imm2))) {
-				goto slow
+			addr, v := r[o.dst]+o.imm, uint64(int64(o.imm2))
+			if i := addr - m.stk.base; i < m.stk.lim[0] {
+				m.stk.buf[i] = byte(v)
+				pc++
+				continue
 			}
+			if i := addr - m.mem.wr.base; i < m.mem.wr.lim[0] {
+				m.mem.wr.buf[i] = byte(v)
+				pc++
+				continue
+			}
+			goto slow
 
 		// Superinstructions: each covers two slots.
 		case kMovAdd64K:
-			r[o.dst&15] = r[o.src&15] + o.imm
-			pc++
+			r[o.dst] = r[o.src] + o.imm
+			pc += 2
+			continue
 		case kMovAnd64K:
-			r[o.dst&15] = r[o.src&15] & o.imm
-			pc++
+			r[o.dst] = r[o.src] & o.imm
+			pc += 2
+			continue
 		case kMovOr64K:
-			r[o.dst&15] = r[o.src&15] | o.imm
-			pc++
+			r[o.dst] = r[o.src] | o.imm
+			pc += 2
+			continue
 		case kMovXor64K:
-			r[o.dst&15] = r[o.src&15] ^ o.imm
-			pc++
+			r[o.dst] = r[o.src] ^ o.imm
+			pc += 2
+			continue
 		case kMovLsh64K:
-			r[o.dst&15] = r[o.src&15] << (o.imm & 63)
-			pc++
+			r[o.dst] = r[o.src] << (o.imm & 63)
+			pc += 2
+			continue
 		case kMovRsh64K:
-			r[o.dst&15] = r[o.src&15] >> (o.imm & 63)
-			pc++
+			r[o.dst] = r[o.src] >> (o.imm & 63)
+			pc += 2
+			continue
 		case kMovArsh64K:
-			r[o.dst&15] = uint64(int64(r[o.src&15]) >> (o.imm & 63))
-			pc++
+			r[o.dst] = uint64(int64(r[o.src]) >> (o.imm & 63))
+			pc += 2
+			continue
 		case kMovMul64K:
-			r[o.dst&15] = r[o.src&15] * o.imm
-			pc++
+			r[o.dst] = r[o.src] * o.imm
+			pc += 2
+			continue
 		case kMovAdd64X:
-			r[o.dst&15] = r[o.src&15] + r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] + r[o.aux]
+			pc += 2
+			continue
 		case kMovSub64X:
-			r[o.dst&15] = r[o.src&15] - r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] - r[o.aux]
+			pc += 2
+			continue
 		case kMovAnd64X:
-			r[o.dst&15] = r[o.src&15] & r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] & r[o.aux]
+			pc += 2
+			continue
 		case kMovOr64X:
-			r[o.dst&15] = r[o.src&15] | r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] | r[o.aux]
+			pc += 2
+			continue
 		case kMovXor64X:
-			r[o.dst&15] = r[o.src&15] ^ r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] ^ r[o.aux]
+			pc += 2
+			continue
 		case kMovMul64X:
-			r[o.dst&15] = r[o.src&15] * r[o.aux&15]
-			pc++
+			r[o.dst] = r[o.src] * r[o.aux]
+			pc += 2
+			continue
 		// Pairs: the second op reads what the first wrote, as it would in sequence.
 		case kPairAddAdd:
-			r[o.dst&15] += r[o.src&15]
-			r[o.aux&15] += r[o.aux2&15]
-			pc++
-		case kPairAddSub:
-			r[o.dst&15] += r[o.src&15]
-			r[o.aux&15] -= r[o.aux2&15]
-			pc++
-		case kPairAddXor:
-			r[o.dst&15] += r[o.src&15]
-			r[o.aux&15] ^= r[o.aux2&15]
-			pc++
-		case kPairAddAnd:
-			r[o.dst&15] += r[o.src&15]
-			r[o.aux&15] &= r[o.aux2&15]
-			pc++
-		case kPairAddOr:
-			r[o.dst&15] += r[o.src&15]
-			r[o.aux&15] |= r[o.aux2&15]
-			pc++
-		case kPairSubAdd:
-			r[o.dst&15] -= r[o.src&15]
-			r[o.aux&15] += r[o.aux2&15]
-			pc++
-		case kPairSubSub:
-			r[o.dst&15] -= r[o.src&15]
-			r[o.aux&15] -= r[o.aux2&15]
-			pc++
-		case kPairSubXor:
-			r[o.dst&15] -= r[o.src&15]
-			r[o.aux&15] ^= r[o.aux2&15]
-			pc++
-		case kPairSubAnd:
-			r[o.dst&15] -= r[o.src&15]
-			r[o.aux&15] &= r[o.aux2&15]
-			pc++
-		case kPairSubOr:
-			r[o.dst&15] -= r[o.src&15]
-			r[o.aux&15] |= r[o.aux2&15]
-			pc++
-		case kPairXorAdd:
-			r[o.dst&15] ^= r[o.src&15]
-			r[o.aux&15] += r[o.aux2&15]
-			pc++
-		case kPairXorSub:
-			r[o.dst&15] ^= r[o.src&15]
-			r[o.aux&15] -= r[o.aux2&15]
-			pc++
-		case kPairXorXor:
-			r[o.dst&15] ^= r[o.src&15]
-			r[o.aux&15] ^= r[o.aux2&15]
-			pc++
-		case kPairXorAnd:
-			r[o.dst&15] ^= r[o.src&15]
-			r[o.aux&15] &= r[o.aux2&15]
-			pc++
-		case kPairXorOr:
-			r[o.dst&15] ^= r[o.src&15]
-			r[o.aux&15] |= r[o.aux2&15]
-			pc++
-		case kPairAndAdd:
-			r[o.dst&15] &= r[o.src&15]
-			r[o.aux&15] += r[o.aux2&15]
-			pc++
-		case kPairAndSub:
-			r[o.dst&15] &= r[o.src&15]
-			r[o.aux&15] -= r[o.aux2&15]
-			pc++
-		case kPairAndXor:
-			r[o.dst&15] &= r[o.src&15]
-			r[o.aux&15] ^= r[o.aux2&15]
-			pc++
-		case kPairAndAnd:
-			r[o.dst&15] &= r[o.src&15]
-			r[o.aux&15] &= r[o.aux2&15]
-			pc++
-		case kPairAndOr:
-			r[o.dst&15] &= r[o.src&15]
-			r[o.aux&15] |= r[o.aux2&15]
-			pc++
-		case kPairOrAdd:
-			r[o.dst&15] |= r[o.src&15]
-			r[o.aux&15] += r[o.aux2&15]
-			pc++
-		case kPairOrSub:
-			r[o.dst&15] |= r[o.src&15]
-			r[o.aux&15] -= r[o.aux2&15]
-			pc++
-		case kPairOrXor:
-			r[o.dst&15] |= r[o.src&15]
-			r[o.aux&15] ^= r[o.aux2&15]
-			pc++
-		case kPairOrAnd:
-			r[o.dst&15] |= r[o.src&15]
-			r[o.aux&15] &= r[o.aux2&15]
-			pc++
-		case kPairOrOr:
-			r[o.dst&15] |= r[o.src&15]
-			r[o.aux&15] |= r[o.aux2&15]
-			pc++
-		case kMovLshAdd64X:
-			v := r[o.src&15] << (o.imm & 63)
-			r[o.dst&15] = v
-			r[o.aux&15] += v
+			r[o.dst] += r[o.src]
+			r[o.aux] += r[o.aux2]
 			pc += 2
+			continue
+		case kPairAddSub:
+			r[o.dst] += r[o.src]
+			r[o.aux] -= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAddXor:
+			r[o.dst] += r[o.src]
+			r[o.aux] ^= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAddAnd:
+			r[o.dst] += r[o.src]
+			r[o.aux] &= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAddOr:
+			r[o.dst] += r[o.src]
+			r[o.aux] |= r[o.aux2]
+			pc += 2
+			continue
+		case kPairSubAdd:
+			r[o.dst] -= r[o.src]
+			r[o.aux] += r[o.aux2]
+			pc += 2
+			continue
+		case kPairSubSub:
+			r[o.dst] -= r[o.src]
+			r[o.aux] -= r[o.aux2]
+			pc += 2
+			continue
+		case kPairSubXor:
+			r[o.dst] -= r[o.src]
+			r[o.aux] ^= r[o.aux2]
+			pc += 2
+			continue
+		case kPairSubAnd:
+			r[o.dst] -= r[o.src]
+			r[o.aux] &= r[o.aux2]
+			pc += 2
+			continue
+		case kPairSubOr:
+			r[o.dst] -= r[o.src]
+			r[o.aux] |= r[o.aux2]
+			pc += 2
+			continue
+		case kPairXorAdd:
+			r[o.dst] ^= r[o.src]
+			r[o.aux] += r[o.aux2]
+			pc += 2
+			continue
+		case kPairXorSub:
+			r[o.dst] ^= r[o.src]
+			r[o.aux] -= r[o.aux2]
+			pc += 2
+			continue
+		case kPairXorXor:
+			r[o.dst] ^= r[o.src]
+			r[o.aux] ^= r[o.aux2]
+			pc += 2
+			continue
+		case kPairXorAnd:
+			r[o.dst] ^= r[o.src]
+			r[o.aux] &= r[o.aux2]
+			pc += 2
+			continue
+		case kPairXorOr:
+			r[o.dst] ^= r[o.src]
+			r[o.aux] |= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAndAdd:
+			r[o.dst] &= r[o.src]
+			r[o.aux] += r[o.aux2]
+			pc += 2
+			continue
+		case kPairAndSub:
+			r[o.dst] &= r[o.src]
+			r[o.aux] -= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAndXor:
+			r[o.dst] &= r[o.src]
+			r[o.aux] ^= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAndAnd:
+			r[o.dst] &= r[o.src]
+			r[o.aux] &= r[o.aux2]
+			pc += 2
+			continue
+		case kPairAndOr:
+			r[o.dst] &= r[o.src]
+			r[o.aux] |= r[o.aux2]
+			pc += 2
+			continue
+		case kPairOrAdd:
+			r[o.dst] |= r[o.src]
+			r[o.aux] += r[o.aux2]
+			pc += 2
+			continue
+		case kPairOrSub:
+			r[o.dst] |= r[o.src]
+			r[o.aux] -= r[o.aux2]
+			pc += 2
+			continue
+		case kPairOrXor:
+			r[o.dst] |= r[o.src]
+			r[o.aux] ^= r[o.aux2]
+			pc += 2
+			continue
+		case kPairOrAnd:
+			r[o.dst] |= r[o.src]
+			r[o.aux] &= r[o.aux2]
+			pc += 2
+			continue
+		case kPairOrOr:
+			r[o.dst] |= r[o.src]
+			r[o.aux] |= r[o.aux2]
+			pc += 2
+			continue
+		case kMovLshAdd64X:
+			v := r[o.src] << (o.imm & 63)
+			r[o.dst] = v
+			r[o.aux] += v
+			pc += 3
+			continue
 		case kLdxDWAdd:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			v, ok := m.fastLoad64(r[o.src] + o.imm)
 			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
-			r[o.dst&15] = v
-			r[o.aux&15] += v
-			pc++
+			r[o.dst] = v
+			r[o.aux] += v
+			pc += 2
+			continue
 		case kLdxDWOr:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			v, ok := m.fastLoad64(r[o.src] + o.imm)
 			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
-			r[o.dst&15] = v
-			r[o.aux&15] |= v
-			pc++
+			r[o.dst] = v
+			r[o.aux] |= v
+			pc += 2
+			continue
 		case kLdxDWXor:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			v, ok := m.fastLoad64(r[o.src] + o.imm)
 			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
-			r[o.dst&15] = v
-			r[o.aux&15] ^= v
-			pc++
+			r[o.dst] = v
+			r[o.aux] ^= v
+			pc += 2
+			continue
 		case kLdxDWAnd:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			v, ok := m.fastLoad64(r[o.src] + o.imm)
 			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
-			r[o.dst&15] = v
-			r[o.aux&15] &= v
-			pc++
+			r[o.dst] = v
+			r[o.aux] &= v
+			pc += 2
+			continue
 		case kLdxDWSub:
-			v, ok := m.fastLoad64(r[o.src&15] + o.imm)
+			v, ok := m.fastLoad64(r[o.src] + o.imm)
 			if !ok {
 				goto slow // the load alone; the op in the next slot follows
 			}
-			r[o.dst&15] = v
-			r[o.aux&15] -= v
-			pc++
+			r[o.dst] = v
+			r[o.aux] -= v
+			pc += 2
+			continue
 
 		case kTrap, kStep, 255: // 0 to 255: the jump table needs no bounds check
 			goto slow
 		default: // the ops that call out: calls, exit, arena accesses, JMP32
 			goto slow
 		}
-		pc++
-		continue
-	branch2: // a fused jump, one slot further on when it falls through
-		pc++
-	branch: // a conditional jump: pick the next slot and pay for its run
+	branch: // may_goto: pick the next slot and pay for its run
 		if taken {
 			pc = int(o.target)
 			budget -= int64(o.chargeT)
@@ -576,16 +1115,16 @@ func (c *Compiled) cold(pc int, budget int64) (int, int64, *Error) {
 	case kJmp32K, kJmp32X:
 		v := o.imm
 		if o.kind == kJmp32X {
-			v = r[o.src&15]
+			v = r[o.src]
 		}
-		if jumpCond32(JumpOp(o.aux), r[o.dst&15], v) {
+		if jumpCond32(JumpOp(o.aux), r[o.dst], v) {
 			next = int(o.target)
 		}
 	case kProbeLdx:
-		r[o.dst&15] = m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
+		r[o.dst] = m.probeLoad(pc, r[o.src], o.off, int(o.aux))
 		return next, budget, nil
 	case kProbeLdxSX:
-		v := m.probeLoad(pc, r[o.src&15], o.off, int(o.aux))
+		v := m.probeLoad(pc, r[o.src], o.off, int(o.aux))
 		switch o.aux {
 		case 4:
 			v = uint64(int64(int32(v)))
@@ -594,13 +1133,13 @@ func (c *Compiled) cold(pc int, budget int64) (int, int64, *Error) {
 		default:
 			v = uint64(int64(int8(v)))
 		}
-		r[o.dst&15] = v
+		r[o.dst] = v
 		return next, budget, nil
 	case kProbeSt:
-		m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), uint64(int64(o.imm2)))
+		m.probeStore(pc, r[o.dst], o.off, int(o.aux), uint64(int64(o.imm2)))
 		return next, budget, nil
 	case kProbeStx:
-		m.probeStore(pc, r[o.dst&15], o.off, int(o.aux), r[o.src&15])
+		m.probeStore(pc, r[o.dst], o.off, int(o.aux), r[o.src])
 		return next, budget, nil
 	default: // kTrap, kStep and the fast paths that missed: no control transfer
 		next, e := m.step(pc)

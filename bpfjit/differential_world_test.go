@@ -235,7 +235,7 @@ func runIn(t execT, newEngine func([]Insn, Config) execRunner, prog []Insn, buf 
 	res, err := e.Run(w.args()...)
 	m := execMachine(e)
 	s := execState{R0: res.R0, Insns: res.Insns, Faults: append([]Fault(nil), res.Faults...),
-		FaultCount: res.FaultCount, Regs: m.regs, Stack: append([]byte(nil), m.stack[:]...), Depth: m.depth,
+		FaultCount: res.FaultCount, Regs: [16]uint64(m.regs[:16]), Stack: append([]byte(nil), m.stack[:]...), Depth: m.depth,
 		Buf: w.buf, Value: w.value, Pages: w.pages}
 	if err != nil {
 		var ee *Error

@@ -1,8 +1,6 @@
 package bpfjit
 
-import (
-	"github.com/arenasim/arenasim/internal/trace"
-)
+import "github.com/arenasim/arenasim/internal/trace"
 
 // Interpreter runs a program one instruction at a time, decoding each slot as
 // it goes, like ___bpf_prog_run in kernel/bpf/core.c. Unlike the kernel's
@@ -91,124 +89,216 @@ func (m *machine) interpret(pc int) *Error {
 		// ALU64, immediate source.
 		case 0x07:
 			r[wDst(w)] += wImm(w)
+			pc++
+			continue
 		case 0x17:
 			r[wDst(w)] -= wImm(w)
+			pc++
+			continue
 		case 0x27:
 			r[wDst(w)] *= wImm(w)
+			pc++
+			continue
 		case 0x37:
 			if wOff(w) == 0 {
 				r[wDst(w)] = div64(r[wDst(w)], wImm(w))
 			} else {
 				r[wDst(w)] = sdiv64(r[wDst(w)], wImm(w))
 			}
+			pc++
+			continue
 		case 0x47:
 			r[wDst(w)] |= wImm(w)
+			pc++
+			continue
 		case 0x57:
 			r[wDst(w)] &= wImm(w)
+			pc++
+			continue
 		case 0x67:
 			r[wDst(w)] <<= wImm(w) & 63
+			pc++
+			continue
 		case 0x77:
 			r[wDst(w)] >>= wImm(w) & 63
+			pc++
+			continue
 		case 0x87:
 			r[wDst(w)] = -r[wDst(w)]
+			pc++
+			continue
 		case 0x97:
 			if wOff(w) == 0 {
 				r[wDst(w)] = mod64(r[wDst(w)], wImm(w))
 			} else {
 				r[wDst(w)] = smod64(r[wDst(w)], wImm(w))
 			}
+			pc++
+			continue
 		case 0xa7:
 			r[wDst(w)] ^= wImm(w)
+			pc++
+			continue
 		case 0xb7:
 			r[wDst(w)] = wImm(w)
+			pc++
+			continue
 		case 0xc7:
 			r[wDst(w)] = uint64(int64(r[wDst(w)]) >> (wImm(w) & 63))
+			pc++
+			continue
 
 		// ALU64, register source.
 		case 0x0f:
 			r[wDst(w)] += r[wSrc(w)]
+			pc++
+			continue
 		case 0x1f:
 			r[wDst(w)] -= r[wSrc(w)]
+			pc++
+			continue
 		case 0x2f:
 			r[wDst(w)] *= r[wSrc(w)]
+			pc++
+			continue
 		case 0x3f:
 			if wOff(w) == 0 {
 				r[wDst(w)] = div64(r[wDst(w)], r[wSrc(w)])
 			} else {
 				r[wDst(w)] = sdiv64(r[wDst(w)], r[wSrc(w)])
 			}
+			pc++
+			continue
 		case 0x4f:
 			r[wDst(w)] |= r[wSrc(w)]
+			pc++
+			continue
 		case 0x5f:
 			r[wDst(w)] &= r[wSrc(w)]
+			pc++
+			continue
 		case 0x6f:
 			r[wDst(w)] <<= r[wSrc(w)] & 63
+			pc++
+			continue
 		case 0x7f:
 			r[wDst(w)] >>= r[wSrc(w)] & 63
+			pc++
+			continue
 		case 0x9f:
 			if wOff(w) == 0 {
 				r[wDst(w)] = mod64(r[wDst(w)], r[wSrc(w)])
 			} else {
 				r[wDst(w)] = smod64(r[wDst(w)], r[wSrc(w)])
 			}
+			pc++
+			continue
 		case 0xaf:
 			r[wDst(w)] ^= r[wSrc(w)]
+			pc++
+			continue
 		case 0xbf:
 			if wOff(w) != 0 { // movsx, addr_space_cast
 				goto slow
 			}
 			r[wDst(w)] = r[wSrc(w)]
+			pc++
+			continue
 		case 0xcf:
 			r[wDst(w)] = uint64(int64(r[wDst(w)]) >> (r[wSrc(w)] & 63))
+			pc++
+			continue
 
 		// ALU (32-bit), immediate source: results are zero-extended.
 		case 0x04:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) + wImm32(w))
+			pc++
+			continue
 		case 0x14:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) - wImm32(w))
+			pc++
+			continue
 		case 0x24:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) * wImm32(w))
+			pc++
+			continue
 		case 0x44:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) | wImm32(w))
+			pc++
+			continue
 		case 0x54:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) & wImm32(w))
+			pc++
+			continue
 		case 0x64:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) << (wImm32(w) & 31))
+			pc++
+			continue
 		case 0x74:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) >> (wImm32(w) & 31))
+			pc++
+			continue
 		case 0x84:
 			r[wDst(w)] = uint64(-uint32(r[wDst(w)]))
+			pc++
+			continue
 		case 0xa4:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) ^ wImm32(w))
+			pc++
+			continue
 		case 0xb4:
 			r[wDst(w)] = uint64(wImm32(w))
+			pc++
+			continue
 		case 0xc4:
 			r[wDst(w)] = uint64(uint32(int32(r[wDst(w)]) >> (wImm32(w) & 31)))
+			pc++
+			continue
 
 		// ALU (32-bit), register source.
 		case 0x0c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) + uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0x1c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) - uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0x2c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) * uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0x4c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) | uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0x5c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) & uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0x6c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) << (uint32(r[wSrc(w)]) & 31))
+			pc++
+			continue
 		case 0x7c:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) >> (uint32(r[wSrc(w)]) & 31))
+			pc++
+			continue
 		case 0xac:
 			r[wDst(w)] = uint64(uint32(r[wDst(w)]) ^ uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0xbc:
 			if wOff(w) != 0 { // movsx
 				goto slow
 			}
 			r[wDst(w)] = uint64(uint32(r[wSrc(w)]))
+			pc++
+			continue
 		case 0xcc:
 			r[wDst(w)] = uint64(uint32(int32(r[wDst(w)]) >> (uint32(r[wSrc(w)]) & 31)))
+			pc++
+			continue
 
 		// JMP, immediate source (compared with the sign-extended imm).
 		case 0x05:
@@ -457,64 +547,86 @@ func (m *machine) interpret(pc int) *Error {
 				goto slow
 			}
 			r[wDst(w)] = v
+			pc++
+			continue
 		case 0x61:
 			v, ok := m.fastLoad32(r[wSrc(w)] + uint64(int64(wOff(w))))
 			if !ok {
 				goto slow
 			}
 			r[wDst(w)] = v
+			pc++
+			continue
 		case 0x69:
 			v, ok := m.fastLoad16(r[wSrc(w)] + uint64(int64(wOff(w))))
 			if !ok {
 				goto slow
 			}
 			r[wDst(w)] = v
+			pc++
+			continue
 		case 0x71:
 			v, ok := m.fastLoad8(r[wSrc(w)] + uint64(int64(wOff(w))))
 			if !ok {
 				goto slow
 			}
 			r[wDst(w)] = v
+			pc++
+			continue
 		case 0x7b:
 			if !m.fastStore64(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x63:
 			if !m.fastStore32(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x6b:
 			if !m.fastStore16(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x73:
 			if !m.fastStore8(r[wDst(w)]+uint64(int64(wOff(w))), r[wSrc(w)]) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x7a:
 			if !m.fastStore64(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x62:
 			if !m.fastStore32(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x6a:
 			if !m.fastStore16(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
 				goto slow
 			}
+			pc++
+			continue
 		case 0x72:
 			if !m.fastStore8(r[wDst(w)]+uint64(int64(wOff(w))), wImm(w)) {
 				goto slow
 			}
+			pc++
+			continue
 
 		case 0x00, 0xff: // keep the jump table's index range whole: no bounds check
 			goto slow
 		default:
 			goto slow
 		}
-		pc++
-		continue
 	branch: // a jump was taken or not: pay for the run it enters
 		pc++
 		if budget -= int64(charges[pc]); budget < 0 {

@@ -31,10 +31,10 @@ type machine struct {
 	// the interpreter's loop decodes with shifts from a single load.
 	words []uint64
 
-	// regs is the register file. Register fields are 4 bits wide, so an
-	// index masked with 15 needs no bounds check; r11-r15 are never used
-	// because checkInsn rejects them.
-	regs  [16]uint64
+	// regs is the register file. It has 256 entries so that a uint8
+	// register index (the compiled ops') needs neither a mask nor a bounds
+	// check; only r0-r10 are ever used, as checkInsn rejects the others.
+	regs  [256]uint64
 	stack [stackBytes]byte
 	// frames[k] saves the caller's state while frame k+1 runs.
 	frames [MaxCallFrames - 1]execFrame
@@ -113,7 +113,7 @@ func (m *machine) reset(args []uint64) error {
 	if len(args) > 5 {
 		return errno.Errorf(errno.EINVAL, "%d arguments: a program takes at most 5 (r1-r5)", len(args))
 	}
-	m.regs = [16]uint64{}
+	clear(m.regs[:R10+1])
 	copy(m.regs[1:6], args)
 	m.depth = 1
 	m.stackMin = stackBytes - MaxBPFStack
