@@ -55,6 +55,7 @@ func benchRun(b *testing.B, name string, newEngine func([]Insn, Config) execRunn
 	e := newEngine(p.Program, Config{Memory: mem})
 	b.ReportAllocs()
 	var insns uint64
+	cpu0 := benchCPUTime()
 	for b.Loop() {
 		copy(buf, p.Mem)
 		// Call the concrete Run: through the interface the variadic
@@ -73,6 +74,7 @@ func benchRun(b *testing.B, name string, newEngine func([]Insn, Config) execRunn
 		insns += res.Insns
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(insns), "ns/insn")
+	b.ReportMetric(float64((benchCPUTime()-cpu0).Nanoseconds())/float64(insns), "cpu-ns/insn")
 }
 
 func BenchmarkEngines(b *testing.B) {
