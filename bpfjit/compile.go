@@ -2,11 +2,12 @@ package bpfjit
 
 // Compiled is the JIT model's executable form of a program: what the kernel's
 // JIT produces, made runnable in Go. Every slot is decoded once into an op
-// specialised by class, source and variant, with immediates pre-extended and
-// jump targets resolved; helpers and kfuncs are bound when compiling, as
-// the kernel's JIT turns them into direct calls; frequent pairs become single
-// superinstructions; and the instruction budget is charged per straight-line
-// run instead of per instruction.
+// specialised by class, source and variant, with immediates pre-extended,
+// jump targets resolved and the budget charge of each jump's destination at
+// hand; helpers and kfuncs are bound when compiling, as the kernel's JIT
+// turns them into direct calls; and frequent sequences (mov then op, add
+// then jump, load then op, pairs of ALU ops, a scaled index) become single
+// superinstructions.
 //
 // It has exactly the interpreter's semantics (the differential tests and
 // FuzzBPF hold it to that), including PROBE_MEM32 fixups and cast_user. Like

@@ -24,6 +24,12 @@ func addReg(r *[256]uint64, o *cop) uint64 {
 
 // exec runs the ops from slot 0. The budget is paid per straight-line run,
 // when control enters it, exactly as the interpreter pays it.
+//
+// The loop is shaped for the Go compiler: every case ends in its own
+// continue (a shared "pc++" after the switch costs a second taken branch per
+// op, about a third of the time of a simple op on the machines measured),
+// and every call goes through cold, so that pc, the budget and the op
+// pointer stay in machine registers.
 func (c *Compiled) exec() *Error {
 	m := &c.m
 	r := &m.regs

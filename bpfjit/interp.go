@@ -73,7 +73,8 @@ func (m *machine) slowStep(pc int, budget int64) (int, int64, *Error) {
 // The budget is paid per straight-line run, when a jump, call or return
 // enters it, so the loop does no counting per instruction. The loop handles
 // the frequent instructions itself, with no calls on their fast paths so
-// that the Go compiler keeps pc and the budget in machine registers;
+// that the Go compiler keeps pc and the budget in machine registers, and
+// each case ends in its own continue (one taken branch per instruction);
 // everything else (calls, exit, atomics, arena accesses, accesses outside
 // the stack and the cached memory region, invalid slots) goes through step.
 func (m *machine) interpret(pc int) *Error {

@@ -15,9 +15,9 @@ const stackBytes = MaxCallFrames * MaxBPFStack
 
 // machine is the state of one run, shared by both engines: the register file,
 // the frames and their stack, the memory ports, the budgets and the fault
-// record. The interpreter and the compiled engine differ only in how they
-// step through the program, so a compiled run can hand a partly executed
-// block to the interpreter (see Compiled.Run) and get the same state back.
+// record, with the operations whose semantics both engines must share
+// (calls, exits, arena accesses, atomics, step). The interpreter and the
+// compiled engine differ only in how they go from one instruction to the next.
 type machine struct {
 	orig []Insn // the program as given, for error reports
 	code []Insn // prepareCode(orig): invalid slots zeroed, plus one slot past the end
