@@ -46,7 +46,7 @@ func Compile(prog []Insn, cfg Config) *Compiled {
 	c.charges = c.m.charges
 	c.ops = make([]cop, n+1)
 	for pc := 0; pc < n; pc++ {
-		c.ops[pc] = c.compileInsn(pc, cfg)
+		c.ops[pc] = c.compileInsn(pc)
 	}
 	c.ops[n] = cop{kind: kTrap}
 	for pc := 0; pc+1 < n; pc++ {
@@ -72,7 +72,7 @@ func Compile(prog []Insn, cfg Config) *Compiled {
 }
 
 // compileInsn decodes the valid or trap slot at pc into its op.
-func (c *Compiled) compileInsn(pc int, cfg Config) cop {
+func (c *Compiled) compileInsn(pc int) cop {
 	ins := c.m.code[pc]
 	if ins.Code == 0 {
 		return cop{kind: kTrap}
@@ -226,9 +226,9 @@ func (c *Compiled) compileInsn(pc int, cfg Config) cop {
 		case CallLocal:
 			return jump(kCallLocal, 0)
 		default:
-			table := cfg.Helpers
+			table := c.m.helpers
 			if ins.Src == CallKfunc {
-				table = cfg.Kfuncs
+				table = c.m.kfuncs
 			}
 			o.kind, o.target = kCall, int32(len(c.funcs))
 			c.funcs = append(c.funcs, table[ins.Imm]) // nil: unknown, reported when called

@@ -44,7 +44,8 @@ type Config struct {
 	UserVMStart uint64
 	// Helpers and Kfuncs are the functions call instructions reach, by helper
 	// id (src 0) and by BTF id (src 2). callx reaches Helpers by the id held in
-	// its register, as in the bpf_conformance suite.
+	// its register, as in the bpf_conformance suite. The engines copy the
+	// tables when they are built.
 	Helpers map[int32]HelperFunc
 	Kfuncs  map[int32]HelperFunc
 	// StackTop is the address just above the stack (DefaultStackTop if 0).

@@ -3,6 +3,7 @@ package bpfjit
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 
 	"github.com/arenasim/arenasim/internal/errno"
@@ -103,7 +104,8 @@ func (m *machine) init(prog []Insn, cfg Config) {
 	m.kern = newMemPort(cfg.Kernel)
 	m.kernVMStart = cfg.KernVMStart
 	m.userHi = cfg.UserVMStart &^ 0xffffffff
-	m.helpers, m.kfuncs = cfg.Helpers, cfg.Kfuncs
+	// A snapshot, so that both engines see the tables as they were when built.
+	m.helpers, m.kfuncs = maps.Clone(cfg.Helpers), maps.Clone(cfg.Kfuncs)
 	m.tracer, m.who = cfg.Tracer, cfg.Who
 	m.call.m = m
 }
