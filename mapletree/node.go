@@ -231,13 +231,17 @@ func nodeFromParentWord(p unsafe.Pointer) *node {
 }
 
 // dataEnd models ma_data_end: the zero-based index of the last used slot,
-// using the metadata where the node layout keeps it valid.
+// using the metadata where the node layout keeps it valid. Leaves and
+// range64 nodes share one pivot count, so only arange64 (and dense, which
+// has no pivots) need their own answer; kept small enough to inline.
 func (n *node) dataEnd(max uint64) uint8 {
-	t := n.typ
-	if t == mapleArange64 {
+	switch n.typ {
+	case mapleArange64:
 		return n.meta.end
+	case mapleDense:
+		return 0
 	}
-	off := t.pivots() - 1
+	const off = mapleRange64Slots - 2
 	p := n.pivotAt(off)
 	if p == 0 {
 		return n.meta.end
@@ -245,7 +249,7 @@ func (n *node) dataEnd(max uint64) uint8 {
 	if p == max {
 		return off
 	}
-	return t.pivots()
+	return off + 1
 }
 
 // safePivot models mas_safe_pivot: pivot i, or max beyond the pivot array.

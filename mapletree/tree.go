@@ -192,7 +192,17 @@ func (t *Tree) parentSlot(n *node) uint8 {
 
 // loadRoot models mas_root for any context: the root node, or the bare
 // entry (NULL when the tree is empty).
-func (t *Tree) loadRoot() (*node, eword) {
+func (t *Tree) loadRoot() (n *node, w eword) {
+	// The common case, a root node, is kept small enough to inline.
+	if n = (*node)(atomic.LoadPointer(&t.rootNode)); n == nil {
+		n, w = t.loadRootEntry()
+	}
+	return n, w
+}
+
+// loadRootEntry is loadRoot's slow path: the root is (or was, a moment ago)
+// a bare entry or NULL.
+func (t *Tree) loadRootEntry() (*node, eword) {
 	for {
 		if n := (*node)(atomic.LoadPointer(&t.rootNode)); n != nil {
 			return n, eword{}

@@ -1,6 +1,10 @@
 package mapletree
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+	"unsafe"
+)
 
 // rangeWalk models mtree_range_walk: descend from mas.node to the leaf slot
 // holding mas.index and leave the State describing it: index/last are the
@@ -8,39 +12,40 @@ import "math"
 // end set. On a dead node (or a leaf changed under the reader) it resets
 // the State to ma_start and returns NULL; the caller walks again.
 func (mas *State) rangeWalk() eword {
-	next := mas.node
+	n := mas.node
+	index := mas.index
 	min, max := mas.min, mas.max
-	var prevMin, prevMax uint64
-	var offset, end uint8
 	for {
-		n := next
-		seq, ok := n.seqBegin()
-		if !ok {
-			break
+		// Only leaves change in place by more than one word (see
+		// lookupWalk), so only a leaf's sequence count is checked.
+		leaf := n.typ.isLeaf()
+		var seq uint32
+		if leaf {
+			var stable bool
+			if seq, stable = n.seqBegin(); !stable {
+				break
+			}
 		}
-		end = n.dataEnd(max)
-		prevMin, prevMax = min, max
-		if p := n.pivotAt(0); p >= mas.index {
-			offset = 0
+		end := uint(n.dataEnd(max))
+		prevMin, prevMax := min, max
+		var offset uint
+		if p := n.pivotAt(0); p >= index {
 			max = p
 		} else {
-			offset = 1
-			for offset < end {
-				if p := n.pivotAt(offset); p >= mas.index {
-					max = p
-					break
-				}
-				offset++
+			// The kernel scans [1, end); with end 0 the offset is 1.
+			offset = pivotSearch(&n.pivot, 1, maxUint(end, 1), index)
+			if offset < end {
+				max = n.pivotAt(uint8(offset))
 			}
-			min = n.pivotAt(offset-1) + 1
+			min = n.pivotAt(uint8(offset-1)) + 1
 		}
-		if n.typ.isLeaf() {
-			w := n.entryAt(offset)
+		if leaf {
+			w := n.entryAt(uint8(offset))
 			if n.dead() || n.seqRetry(seq) {
 				break
 			}
-			mas.end = end
-			mas.offset = offset
+			mas.end = uint8(end)
+			mas.offset = uint8(offset)
 			mas.index = min
 			mas.last = max
 			mas.min = prevMin
@@ -48,10 +53,11 @@ func (mas *State) rangeWalk() eword {
 			mas.node = n
 			return w
 		}
-		next = n.childAt(offset)
+		next := n.childAt(uint8(offset))
 		if n.dead() {
 			break
 		}
+		n = next
 	}
 	mas.Reset()
 	return eword{}
@@ -64,13 +70,17 @@ func (mas *State) rangeWalk() eword {
 func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 	// Internal nodes change in place only by single-word child swaps, so
 	// only the leaf needs its sequence count checked.
-	for !n.typ.isLeaf() {
-		end := n.typ.pivots()
-		var offset uint8
-		for offset < end && n.pivotAt(offset) < index {
-			offset++
+	for {
+		typ := n.typ
+		if typ.isLeaf() {
+			break
 		}
-		next := n.childAt(offset)
+		end := uint(mapleRange64Slots - 1)
+		if typ == mapleArange64 {
+			end = mapleArange64Slots - 1
+		}
+		off := pivotSearch(&n.pivot, 0, end, index)
+		next := (*node)(atomic.LoadPointer(&n.slots[off&(mapleRange64Slots-1)].data))
 		if n.dead() {
 			return eword{}, false
 		}
@@ -80,16 +90,33 @@ func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 	if !stable {
 		return eword{}, false
 	}
-	var offset uint8
-	for offset < mapleRange64Slots-1 && n.pivotAt(offset) < index {
-		offset++
-	}
-	w = n.entryAt(offset)
+	off := pivotSearch(&n.pivot, 0, mapleRange64Slots-1, index)
+	w = n.entryAt(uint8(off))
 	if n.dead() || n.seqRetry(seq) {
 		return eword{}, false
 	}
 	return w, true
 }
+
+// pivotSearch models the pivot scan of the lock-free walks: the first
+// offset in [start, end) whose pivot is at least index, or end if there is
+// none; start <= end <= 15. Each pivot is read atomically. The loop steps a
+// pointer (and breaks in the body rather than in the loop condition) so
+// that it compiles to a load, a compare and two branches.
+func pivotSearch(pv *[mapleRange64Slots - 1]uint64, start, end uint, index uint64) uint {
+	base := unsafe.Pointer(pv)
+	p := unsafe.Add(base, start*8)
+	stop := unsafe.Add(base, end*8)
+	for p != stop {
+		if atomic.LoadUint64((*uint64)(p)) >= index {
+			break
+		}
+		p = unsafe.Add(p, 8)
+	}
+	return uint(uintptr(p)-uintptr(base)) / 8
+}
+
+func maxUint(a, b uint) uint { return max(a, b) }
 
 // stateWalk models mas_state_walk.
 func (mas *State) stateWalk() eword {
@@ -159,25 +186,23 @@ func (mas *State) rewalkIfDead(n *node, index uint64) bool {
 // nil. Load takes no lock and allocates nothing; in RCU mode it may run
 // beside a writer and returns either the old or the new entry.
 func (t *Tree) Load(index uint64) any {
-	e := t.load(index).unpack()
+	var w eword
+	for {
+		root, rw := t.loadRoot()
+		if root == nil {
+			if index == 0 {
+				w = rw
+			}
+			break
+		}
+		var ok bool
+		if w, ok = lookupWalk(root, index); ok {
+			break
+		}
+	}
+	e := w.unpack()
 	if isZero(e) {
 		return nil
 	}
 	return e
-}
-
-// load is the word-level lookup behind Load.
-func (t *Tree) load(index uint64) eword {
-	for {
-		root, w := t.loadRoot()
-		if root == nil {
-			if index != 0 {
-				return eword{}
-			}
-			return w
-		}
-		if w, ok := lookupWalk(root, index); ok {
-			return w
-		}
-	}
 }
