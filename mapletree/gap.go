@@ -8,10 +8,11 @@ import "math"
 // ULONG_MAX.
 func (mas *State) leafMaxGap() uint64 {
 	n := mas.node
+	min := mas.min
 	var maxGap uint64
-	i := 1
+	i := uint(1)
 	if n.slots[0].typ == nil {
-		maxGap = n.pivot[0] - mas.min + 1
+		maxGap = n.pivot[0] - min + 1
 		i = 2
 	}
 	maxPiv := int(n.dataEnd(mas.max)) - 1
@@ -24,16 +25,18 @@ func (mas *State) leafMaxGap() uint64 {
 		if gap > maxGap {
 			maxGap = gap
 		}
-		if maxGap > n.pivot[maxPiv]-mas.min {
+		if maxGap > n.pivot[maxPiv]-min {
 			return maxGap
 		}
 	}
-	for ; i <= maxPiv; i++ {
-		if n.slots[i].typ != nil {
+	// Slices bounded by maxPiv let the compiler drop the bounds checks.
+	pivots := n.pivot[:maxPiv+1]
+	slots := n.slots[:len(pivots)]
+	for ; i < uint(len(pivots)); i++ {
+		if slots[i].typ != nil {
 			continue
 		}
-		gap := n.pivot[i] - n.pivot[i-1]
-		if gap > maxGap {
+		if gap := pivots[i] - pivots[i-1]; gap > maxGap {
 			maxGap = gap
 		}
 		i++ // NULL slots are never neighbours

@@ -286,9 +286,10 @@ func (n *node) leafSetMeta(end uint8) {
 func (n *node) maxGap() (uint64, uint8) {
 	var max uint64
 	off := n.meta.end
-	for i := int(n.meta.end); i >= 0; i-- {
-		if n.gap[i] > max {
-			max = n.gap[i]
+	gaps := n.gap[:off+1]
+	for i := len(gaps) - 1; i >= 0; i-- {
+		if gaps[i] > max {
+			max = gaps[i]
 			off = uint8(i)
 		}
 	}

@@ -98,11 +98,12 @@ func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 	return w, true
 }
 
-// pivotSearch models the pivot scan of the lock-free walks: the first
-// offset in [start, end) whose pivot is at least index, or end if there is
-// none; start <= end <= 15. Each pivot is read atomically. The loop steps a
-// pointer (and breaks in the body rather than in the loop condition) so
-// that it compiles to a load, a compare and two branches.
+// pivotSearch is the pivot scan of every walk, readers' and writers': the
+// first offset in [start, end) whose pivot is at least index, or end if
+// there is none; start <= end <= 15. Each pivot is read atomically (a plain
+// load on amd64, so writers lose nothing). The loop steps a pointer and
+// breaks in its body rather than in its condition so that it compiles to a
+// load, a compare and two branches.
 func pivotSearch(pv *[mapleRange64Slots - 1]uint64, start, end uint, index uint64) uint {
 	base := unsafe.Pointer(pv)
 	p := unsafe.Add(base, start*8)

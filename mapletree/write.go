@@ -2,6 +2,7 @@ package mapletree
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/arenasim/arenasim/internal/errno"
 )
@@ -34,38 +35,36 @@ func (wr *wrState) nodeWalk() {
 	mas := wr.mas
 	n := mas.node
 	wr.node = n
-	count := n.dataEnd(mas.max)
-	mas.end = count
-	offset := mas.offset
-	for offset < count && mas.index > n.pivot[offset] {
-		offset++
-	}
+	count := uint(n.dataEnd(mas.max))
+	mas.end = uint8(count)
+	start := uint(mas.offset)
+	offset := pivotSearch(&n.pivot, start, max(start, count), mas.index)
 	if offset < count {
 		wr.rMax = n.pivot[offset]
 	} else {
 		wr.rMax = mas.max
 	}
-	wr.rMin = n.safeMin(offset, mas.min)
-	wr.offsetEnd = offset
-	mas.offset = offset
+	wr.rMin = n.safeMin(uint8(offset), mas.min)
+	wr.offsetEnd = uint8(offset)
+	mas.offset = uint8(offset)
 }
 
 // isSpanWr models mas_is_span_wr: does the write leave this node, or would
-// it end a non-right-most leaf with NULL?
-func (wr *wrState) isSpanWr() bool {
-	max := wr.rMax
-	last := wr.mas.last
+// it end a non-right-most leaf with NULL? rMax is the end of the slot
+// written, nodeMax the node's max, last the write's last index.
+func isSpanWr(typ nodeType, rMax, nodeMax, last uint64, entryNull bool) bool {
+	max := rMax
 	if last < max {
 		return false
 	}
-	if wr.typ.isLeaf() {
-		max = wr.mas.max
+	if typ.isLeaf() {
+		max = nodeMax
 		if last < max {
 			return false
 		}
 	}
 	if last == max {
-		if !wr.entry.isNull() || last == math.MaxUint64 {
+		if !entryNull || last == math.MaxUint64 {
 			return false
 		}
 	}
@@ -100,29 +99,60 @@ func (wr *wrState) slotContent(off uint8) eword {
 // walk models mas_wr_walk: descend to the leaf that takes the write,
 // recording vacant and sufficient heights. It returns false for a spanning
 // write.
+//
+// It is mas_wr_walk_descend, mas_is_span_wr and mas_wr_walk_traverse
+// inlined by hand, the walk's position held in locals and stored into the
+// State and wrState once, where the walk stops: the write path's hottest
+// loop, which the compiler would otherwise run through memory.
 func (wr *wrState) walk() bool {
 	mas := wr.mas
+	t := mas.tree
+	n := mas.node
+	index, last := mas.index, mas.last
+	min, max := mas.min, mas.max
+	offset := uint(mas.offset)
+	depth := mas.depth
+	entryNull := wr.entry.isNull()
 	for {
-		wr.walkDescend()
-		if wr.isSpanWr() {
-			return false
+		// mas_wr_walk_descend: find the slot of index and its range.
+		typ := n.typ
+		end := uint(n.dataEnd(max))
+		offset = pivotSearch(&n.pivot, offset, maxUint(offset, end), index)
+		rMax := max
+		if offset < end {
+			rMax = n.pivot[offset]
 		}
-		wr.content = wr.slotContent(mas.offset)
-		if wr.typ.isLeaf() {
+		rMin := n.safeMin(uint8(offset), min)
+		span := isSpanWr(typ, rMax, max, last, entryNull)
+		if span || typ.isLeaf() {
+			wr.typ, wr.node = typ, n
+			wr.rMin, wr.rMax = rMin, rMax
+			wr.offsetEnd = uint8(offset)
+			mas.end, mas.offset = uint8(end), uint8(offset)
+			mas.node, mas.min, mas.max, mas.depth = n, min, max, depth
+			if span {
+				return false
+			}
+			wr.content = n.entry(uint8(offset))
 			return true
 		}
-		if mas.end < wr.typ.slots()-1 {
-			wr.vacantHeight = mas.depth + 1
+		child := n.child(uint8(offset))
+		if end < uint(typ.slots()-1) {
+			wr.vacantHeight = depth + 1
 		}
-		if mas.isRootNode() {
+		if t.isRoot(n) {
 			// The root needs more than two entries to stay sufficient.
-			if mas.end > 2 {
+			if end > 2 {
 				wr.sufficientHeight = 1
 			}
-		} else if mas.end > wr.typ.minSlots()+1 {
-			wr.sufficientHeight = mas.depth + 1
+		} else if end > uint(typ.minSlots()+1) {
+			wr.sufficientHeight = depth + 1
 		}
-		wr.walkTraverse()
+		// mas_wr_walk_traverse: step into the child.
+		wr.content = eword{data: unsafe.Pointer(child)}
+		n, min, max = child, rMin, rMax
+		offset = 0
+		depth++
 	}
 }
 
@@ -142,11 +172,12 @@ func (wr *wrState) walkIndex() {
 // endPivot models mas_wr_end_piv: find the slot where the write ends.
 func (wr *wrState) endPivot() {
 	mas := wr.mas
-	for wr.offsetEnd < mas.end && mas.last > wr.node.pivot[wr.offsetEnd] {
-		wr.offsetEnd++
-	}
-	if wr.offsetEnd < mas.end {
-		wr.endPiv = wr.node.pivot[wr.offsetEnd]
+	end := uint(mas.end)
+	start := uint(wr.offsetEnd)
+	off := pivotSearch(&wr.node.pivot, start, max(start, end), mas.last)
+	wr.offsetEnd = uint8(off)
+	if off < end {
+		wr.endPiv = wr.node.pivot[off]
 	} else {
 		wr.endPiv = mas.max
 	}
