@@ -15,16 +15,18 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 	n := mas.node
 	typ := n.typ
 	gaps := typ == mapleArange64
+	// The window and the node's lower limit, in locals for the scans.
+	index, last, nodeMin := mas.index, mas.last, mas.min
 	offset := mas.offset
-	min := n.safeMin(offset, mas.min)
+	min := n.safeMin(offset, nodeMin)
 	// Step left past slots that start above the window.
-	for mas.last < min {
+	for last < min {
 		offset--
-		min = n.safeMin(offset, mas.min)
+		min = n.safeMin(offset, nodeMin)
 	}
 	max := n.safePivot(offset, mas.max)
 	var gap uint64
-	for mas.index <= max {
+	for index <= max {
 		gap = 0
 		if gaps {
 			gap = n.gap[offset]
@@ -32,7 +34,7 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 			gap = max - min + 1
 		}
 		if gap != 0 {
-			if size <= gap && size <= mas.last-min+1 {
+			if size <= gap && size <= last-min+1 {
 				goto found
 			}
 			if !gaps {
@@ -42,7 +44,7 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 				}
 				offset -= 2
 				max = n.pivot[offset]
-				min = n.safeMin(offset, mas.min)
+				min = n.safeMin(offset, nodeMin)
 				continue
 			}
 		}
@@ -51,10 +53,10 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 		}
 		offset--
 		max = min - 1
-		min = n.safeMin(offset, mas.min)
+		min = n.safeMin(offset, nodeMin)
 	}
 found:
-	if mas.index > max || size-1 > max-mas.index {
+	if index > max || size-1 > max-index {
 		mas.setErr(errno.EBUSY)
 		return false
 	}

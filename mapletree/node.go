@@ -129,10 +129,18 @@ type node struct {
 const linksOffset = unsafe.Offsetof(node{}.links)
 
 // reset zeroes n as a fresh node of type t, with its link bytes set.
+// The link bytes never change once set, so a reused node keeps them and
+// only a node fresh from the Go allocator (all zero) gets them written.
 func (n *node) reset(t nodeType) {
-	*n = node{typ: t}
-	for i := range n.links {
-		n.links[i] = uint8(i)
+	n.parent = nil
+	n.nodeBody = nodeBody{}
+	n.gap = [mapleArange64Slots]uint64{}
+	n.typ = t
+	n.seq = 0
+	if n.links[len(n.links)-1] == 0 {
+		for i := range n.links {
+			n.links[i] = uint8(i)
+		}
 	}
 }
 
@@ -285,13 +293,23 @@ func (n *node) leafSetMeta(end uint8) {
 // maxGap models ma_max_gap: the largest gap of an arange64 node and its offset.
 func (n *node) maxGap() (uint64, uint8) {
 	var max uint64
-	off := n.meta.end
-	gaps := n.gap[:off+1]
-	for i := len(gaps) - 1; i >= 0; i-- {
-		if gaps[i] > max {
-			max = gaps[i]
-			off = uint8(i)
+	end := uint(n.meta.end)
+	off := end
+	gaps := n.gap[:end+1]
+	// Scan from the end down; a tie keeps the higher offset. The two
+	// separate conditional assignments compile to conditional moves: the
+	// comparison is data-dependent and would mispredict as a branch.
+	for i := end; ; i-- {
+		g := gaps[i]
+		if g > max {
+			off = i
+		}
+		if g > max {
+			max = g
+		}
+		if i == 0 {
+			break
 		}
 	}
-	return max, off
+	return max, uint8(off)
 }

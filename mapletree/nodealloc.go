@@ -15,7 +15,7 @@ import (
 // setting ENOMEM in the State when the allocator refuses.
 func (mas *State) nodeCount(count int) {
 	for mas.allocCount < count {
-		n := mas.tree.newNode(mapleLeaf64)
+		n := mas.tree.allocNode()
 		if n == nil {
 			mas.setErr(errno.ENOMEM)
 			return

@@ -245,19 +245,28 @@ func (t *Tree) publishRootEntry(w eword) {
 }
 
 // newNode returns a zeroed node of type typ from the cache or the heap, or
-// nil when the allocation-failure hook says so (mt_alloc_one).
+// nil when the allocation-failure hook says so.
 func (t *Tree) newNode(typ nodeType) *node {
+	n := t.allocNode()
+	if n != nil {
+		n.reset(typ)
+	}
+	return n
+}
+
+// allocNode models mt_alloc_one: a node from the cache or the heap, not yet
+// cleared (a preallocated node is cleared when it is popped, as
+// mas_pop_node clears it), or nil when the allocation-failure hook says so.
+func (t *Tree) allocNode() *node {
 	if t.allocFail != nil && t.allocFail() {
 		return nil
 	}
 	n := t.cache
-	if n != nil {
-		t.cache = (*node)(n.slots[0].data)
-		t.cacheCount--
-	} else {
-		n = new(node)
+	if n == nil {
+		return new(node)
 	}
-	n.reset(typ)
+	t.cache = (*node)(n.slots[0].data)
+	t.cacheCount--
 	return n
 }
 
