@@ -101,6 +101,10 @@ func NewAddressSpace(pt *PageTable, cfg AddressSpaceConfig) (*AddressSpace, erro
 
 func (as *AddressSpace) decode() {
 	as.ctl.decode(&as.regs, as.maxPhyAddr, as.no1G, as.rsvdWithoutP)
+	// The root is a table in use: give it host memory now, so that every
+	// walk starts from its bytes and shadow without a search.
+	root := PhysPFN(as.ctl.rootAddr)
+	as.ctl.root, as.ctl.rootShadow = as.pm.frame(root), as.pm.shadow(root)
 }
 
 // PageTable returns the page table the address space was created for.
@@ -237,8 +241,8 @@ func (as *AddressSpace) Walk(va uint64, acc Access) WalkResult {
 		r.Fault = gpFault.at(va)
 		return r
 	}
-	var tr translation
-	r.Fault = walk(as.pm, &as.ctl, va, acc, &r, false, &tr).at(va)
+	_, _, _, _, f := walk(as.pm, &as.ctl, va, acc, &r, false)
+	r.Fault = f.at(va)
 	return r
 }
 
@@ -247,42 +251,40 @@ func (as *AddressSpace) Walk(va uint64, acc Access) WalkResult {
 // page walk with its A/D updates, caching the result. A #PF writes CR2
 // and drops the TLB entries for va.
 func (as *AddressSpace) Translate(va uint64, acc Access) (uint64, Fault) {
-	e, pa, f := as.translate(va, acc)
-	switch {
-	case f != 0:
+	_, pa, f := as.translate(va, acc)
+	if f != 0 {
 		return 0, f.at(va)
-	case e != nil:
-		return e.pfn.Addr() | va&pageOffsetMask, Fault{}
 	}
 	return pa, Fault{}
 }
 
-// translate is the slow path of every access. It returns the TLB entry
-// that serves va, or nil with the physical address when the translation
-// cannot be cached (memory beyond RAM) or faulted.
-func (as *AddressSpace) translate(va uint64, acc Access) (*tlbEntry, uint64, fault) {
+// translate is the slow path of every access: the canonical check, a TLB
+// lookup whose cached rights settle the access, else a walk that fills the
+// TLB. It returns the bytes of the frame holding va (nil for memory beyond
+// RAM, which is never cached) and the physical address, or the fault.
+func (as *AddressSpace) translate(va uint64, acc Access) (*[PageSize]byte, uint64, fault) {
 	c := &as.ctl
 	if !c.mode.Canonical(va) {
 		as.traceFault(gpFault.at(va))
 		return nil, 0, gpFault
 	}
 	if e := as.tlb.lookup(va, c.pcid); e != nil && as.entryAllows(e, acc) {
-		return e, 0, 0
+		return e.data, e.pfn.Addr() | va&pageOffsetMask, 0
 	}
 	// The cached rights (if any) do not allow the access: walk again, as
 	// QEMU does; the CPU may use the stale entry to fault instead, which
 	// is why Linux has spurious_kernel_fault.
 	as.tlb.stats.Misses++
-	var rec *WalkResult
+	var pa uint64
+	var leaf PTE
+	var lvl Level
+	var perm tlbPerm
+	var data *[PageSize]byte
+	var f fault
 	if as.tr.On(trace.Walk) {
-		as.scratch = WalkResult{VA: va, Access: acc, Mode: c.mode, CR3: as.regs.CR3}
-		rec = &as.scratch
-	}
-	var tr translation
-	f := walk(as.pm, c, va, acc, rec, true, &tr)
-	if rec != nil {
-		rec.Fault = f.at(va)
-		as.tr.Emit(trace.Event{Kind: trace.Walk, Who: as.name, Addr: va, Val: tr.pa, Text: rec.Short()})
+		pa, leaf, lvl, perm, f = as.tracedWalk(va, acc)
+	} else {
+		pa, leaf, lvl, perm, data, f = walkFast(as.pm, c, va, acc)
 	}
 	if f != 0 {
 		as.regs.CR2 = va
@@ -290,14 +292,24 @@ func (as *AddressSpace) translate(va uint64, acc Access) (*tlbEntry, uint64, fau
 		as.traceFault(f.at(va))
 		return nil, 0, f
 	}
-	data := as.pm.cachedFrame(PhysPFN(tr.pa))
+	pfn := PhysPFN(pa)
 	if data == nil {
-		data = as.pm.frameSlow(PhysPFN(tr.pa))
+		if data = as.pm.frame(pfn); data == nil {
+			return nil, pa, 0
+		}
 	}
-	if data == nil {
-		return nil, tr.pa, 0
-	}
-	return as.tlb.fill(va, c.pcid, &tr, data, c.pge && tr.entry.Global()), 0, 0
+	as.tlb.fill(va, c.pcid, pfn, data, leaf, lvl, perm)
+	return data, pa, 0
+}
+
+// tracedWalk is the walk of translate, recorded for a walk event.
+func (as *AddressSpace) tracedWalk(va uint64, acc Access) (pa uint64, leaf PTE, lvl Level, perm tlbPerm, f fault) {
+	as.scratch = WalkResult{VA: va, Access: acc, Mode: as.ctl.mode, CR3: as.regs.CR3}
+	rec := &as.scratch
+	pa, leaf, lvl, perm, f = walk(as.pm, &as.ctl, va, acc, rec, true)
+	rec.Fault = f.at(va)
+	as.tr.Emit(trace.Event{Kind: trace.Walk, Who: as.name, Addr: va, Val: pa, Text: rec.Short()})
+	return pa, leaf, lvl, perm, f
 }
 
 // entryAllows checks a cached translation against the current registers.

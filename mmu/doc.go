@@ -31,6 +31,12 @@
 // FlushAll or LoadCR3, and until it does, stale entries are used, as on
 // hardware. StaleTLBEntries reports them.
 //
+// There is no paging-structure cache: every TLB miss reads and checks the
+// entries of all levels from simulated memory. What the simulator does
+// remember, per table frame, is where in host memory the frames its
+// entries name live (tableShadow), checked against the entry's value on
+// every use, so that a level of the walk costs one load.
+//
 // Nothing here knows about Linux objects (mm_struct, VMAs, vmalloc areas);
 // the packages above build those on this one. Values are not safe for
 // concurrent use: the machine serialises them.

@@ -14,26 +14,30 @@ import (
 func (as *AddressSpace) Load(va uint64, size int, acc Access) (uint64, Fault) {
 	acc &^= Write
 	off := va & pageOffsetMask
-	if uint(size)-1 < 8 && off+uint64(size) <= PageSize {
-		e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
-		if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
-			return loadLE(e.data[off:], size), Fault{}
-		}
+	if uint(size)-1 >= 8 || off+uint64(size) > PageSize {
+		return as.loadSplit(va, size, acc)
 	}
+	e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
+	if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
+		return loadLE(e.data[off:], size), Fault{}
+	}
+	// A TLB miss (or a hit the fast path could not judge).
+	data, pa, f := as.translate(va, acc)
+	switch {
+	case f != 0:
+		return 0, f.at(va)
+	case data != nil:
+		return loadLE(data[off:], size), Fault{}
+	}
+	var b [8]byte
+	as.pm.ReadPhys(pa, b[:size])
+	return loadLE(b[:], size), Fault{}
+}
+
+// loadSplit is Load for an access that crosses a page boundary (or has a
+// bad size).
+func (as *AddressSpace) loadSplit(va uint64, size int, acc Access) (uint64, Fault) {
 	checkSize(size)
-	if off+uint64(size) <= PageSize {
-		// A TLB miss (or a hit the fast path could not judge) on one page.
-		e, pa, f := as.translate(va, acc)
-		switch {
-		case f != 0:
-			return 0, f.at(va)
-		case e != nil:
-			return loadLE(e.data[off:], size), Fault{}
-		}
-		var b [8]byte
-		as.pm.ReadPhys(pa, b[:size])
-		return loadLE(b[:], size), Fault{}
-	}
 	var b [8]byte
 	if f := as.access(va, b[:size], acc); f.Faulted() {
 		return 0, f
@@ -48,28 +52,34 @@ func (as *AddressSpace) Load(va uint64, size int, acc Access) (uint64, Fault) {
 func (as *AddressSpace) Store(va uint64, size int, val uint64, acc Access) Fault {
 	acc = acc&^Fetch | Write
 	off := va & pageOffsetMask
-	if uint(size)-1 < 8 && off+uint64(size) <= PageSize {
-		e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
-		if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
-			storeLE(e.data[off:], size, val)
-			return Fault{}
-		}
+	if uint(size)-1 >= 8 || off+uint64(size) > PageSize {
+		return as.storeSplit(va, size, val, acc)
 	}
+	e := &as.tlb.entries[(va>>PageShift)&as.tlb.mask]
+	if e.key == va&^pageOffsetMask|as.ctl.pcid && as.ctl.fast[e.perm]&(1<<acc) != 0 {
+		storeLE(e.data[off:], size, val)
+		return Fault{}
+	}
+	data, pa, f := as.translate(va, acc)
+	switch {
+	case f != 0:
+		return f.at(va)
+	case data != nil:
+		storeLE(data[off:], size, val)
+	default:
+		var b [8]byte
+		storeLE(b[:], size, val)
+		as.pm.WritePhys(pa, b[:size])
+	}
+	return Fault{}
+}
+
+// storeSplit is Store for an access that crosses a page boundary (or has a
+// bad size).
+func (as *AddressSpace) storeSplit(va uint64, size int, val uint64, acc Access) Fault {
 	checkSize(size)
 	var b [8]byte
 	storeLE(b[:], size, val)
-	if off+uint64(size) <= PageSize {
-		e, pa, f := as.translate(va, acc)
-		switch {
-		case f != 0:
-			return f.at(va)
-		case e != nil:
-			copy(e.data[off:], b[:size])
-		default:
-			as.pm.WritePhys(pa, b[:size])
-		}
-		return Fault{}
-	}
 	return as.access(va, b[:size], acc)
 }
 
@@ -108,17 +118,17 @@ func (as *AddressSpace) access(va uint64, buf []byte, acc Access) Fault {
 		p, rem = p+step, rem-step
 	}
 	for p, b := va, buf; len(b) > 0; {
-		e, pa, f := as.translate(p, acc)
+		data, pa, f := as.translate(p, acc)
 		if f != 0 {
 			return f.at(p)
 		}
 		off := p & pageOffsetMask
 		n := min(uint64(len(b)), PageSize-off)
 		switch {
-		case e != nil && acc.IsWrite():
-			copy(e.data[off:], b[:n])
-		case e != nil:
-			copy(b[:n], e.data[off:])
+		case data != nil && acc.IsWrite():
+			copy(data[off:], b[:n])
+		case data != nil:
+			copy(b[:n], data[off:])
 		case acc.IsWrite():
 			as.pm.WritePhys(pa, b[:n])
 		default:

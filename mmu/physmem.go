@@ -30,13 +30,17 @@ const (
 const hostCacheSize = 64
 
 type hostFrame struct {
-	pfn1 PFN // pfn+1, so that the zero value matches nothing
+	page uint64 // physical address of the frame, or noFrame
 	f    *[PageSize]byte
 }
 
+// noFrame marks an empty hostCache slot: no frame address has low bits set.
+const noFrame = ^uint64(0)
+
 type frameChunk struct {
-	data  [chunkFrames]*[PageSize]byte // nil until the frame is first written or cached
-	pages [chunkFrames]Page
+	data    [chunkFrames]*[PageSize]byte // nil until the frame is first written or cached
+	pages   [chunkFrames]Page
+	shadows [chunkFrames]*tableShadow // nil until the frame is walked as a table
 }
 
 // PhysMemConfig configures a PhysMem. Zero fields take the defaults.
@@ -98,14 +102,18 @@ func NewPhysMem(cfg PhysMemConfig) (*PhysMem, error) {
 		return nil, errno.Errorf(errno.EINVAL, "mmu: reserved low memory %#x leaves no frame of %#x", cfg.ReservedLow, cfg.Size)
 	}
 	n := cfg.Size / PageSize
-	return &PhysMem{
+	m := &PhysMem{
 		size:     cfg.Size,
 		nframes:  n,
 		reserved: reserved,
 		dir:      make([]*frameChunk, (n+chunkFrames-1)/chunkFrames),
 		next:     reserved,
 		tr:       cfg.Tracer,
-	}, nil
+	}
+	for i := range m.hostCache {
+		m.hostCache[i].page = noFrame
+	}
+	return m, nil
 }
 
 // Size returns the amount of RAM in bytes.
@@ -158,7 +166,7 @@ func (m *PhysMem) frame(pfn PFN) *[PageSize]byte {
 // cachedFrame returns frame pfn's bytes if the host cache has them, else
 // nil; it is small enough to inline.
 func (m *PhysMem) cachedFrame(pfn PFN) *[PageSize]byte {
-	if h := &m.hostCache[pfn%hostCacheSize]; h.pfn1 == pfn+1 {
+	if h := &m.hostCache[pfn%hostCacheSize]; h.page == pfn.Addr() {
 		return h.f
 	}
 	return nil
@@ -175,14 +183,14 @@ func (m *PhysMem) frameSlow(pfn PFN) *[PageSize]byte {
 		c.data[pfn&(chunkFrames-1)] = f
 		m.resident++
 	}
-	m.hostCache[pfn%hostCacheSize] = hostFrame{pfn + 1, f}
+	m.hostCache[pfn%hostCacheSize] = hostFrame{pfn.Addr(), f}
 	return f
 }
 
 // peek returns the bytes of frame pfn if it holds host memory, else nil
 // (the frame reads as zero, or as all ones beyond RAM).
 func (m *PhysMem) peek(pfn PFN) *[PageSize]byte {
-	if h := &m.hostCache[pfn%hostCacheSize]; h.pfn1 == pfn+1 {
+	if h := &m.hostCache[pfn%hostCacheSize]; h.page == pfn.Addr() {
 		return h.f
 	}
 	if uint64(pfn) >= m.nframes {
@@ -190,7 +198,7 @@ func (m *PhysMem) peek(pfn PFN) *[PageSize]byte {
 	}
 	if c := m.dir[pfn>>chunkShift]; c != nil {
 		if f := c.data[pfn&(chunkFrames-1)]; f != nil {
-			m.hostCache[pfn%hostCacheSize] = hostFrame{pfn + 1, f}
+			m.hostCache[pfn%hostCacheSize] = hostFrame{pfn.Addr(), f}
 			return f
 		}
 	}
@@ -209,7 +217,7 @@ func (m *PhysMem) load64(pa uint64) uint64 {
 // to be inlined into the walker, which calls load64Slow when it fails.
 func (m *PhysMem) cached64(pa uint64) (uint64, bool) {
 	h := &m.hostCache[(pa>>PageShift)%hostCacheSize]
-	if h.pfn1 != PhysPFN(pa)+1 {
+	if h.page != pa&^pageOffsetMask {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint64(h.f[pa&pageOffsetMask&^7:]), true

@@ -8,13 +8,17 @@ type control struct {
 	pke, pks, pge, pcide    bool
 	pkru, pkrs              uint32
 	no1G, rsvdWithoutP      bool
-	rsvd                    PTE                // reserved in every present entry: 51..MAXPHYADDR, and NX without NXE
-	rsvdTable               [LevelPML5 + 1]PTE // reserved bits of an entry pointing to a table, by level
-	rsvdLeaf                [LevelPML5 + 1]PTE // reserved bits of a leaf, by level
-	pcid                    uint64             // the current PCID (0 unless CR4.PCIDE)
-	fast                    [256]uint16        // indexed by tlbPerm; 256 so no bounds check is needed
-	allowed                 [8]uint16          // by US|RW|X (tlbPerm bits 0-2): the accesses the rights allow, keys aside
+	rsvd                    PTE         // reserved in every present entry: 51..MAXPHYADDR, and NX without NXE
+	rsvdTable               [8]PTE      // reserved bits of an entry pointing to a table, by level (8: indexed by lvl&7)
+	rsvdLeaf                [8]PTE      // reserved bits of a leaf, by level
+	badTable, badLeaf       [8]PTE      // rsvdTable and rsvdLeaf with P, for walkFast's single test
+	leafBit                 [8]PTE      // by level: a present entry with this bit set is a leaf (P for a PTE, PS for a PDE or PDPTE)
+	pcid                    uint64      // the current PCID (0 unless CR4.PCIDE)
+	fast                    [256]uint16 // indexed by tlbPerm; 256 so no bounds check is needed
+	allowed                 [8]uint16   // by US|RW|X (tlbPerm bits 0-2): the accesses the rights allow, keys aside
 	rootAddr                uint64
+	root                    *[PageSize]byte // host memory of the root table, nil beyond RAM (set by AddressSpace.decode)
+	rootShadow              *tableShadow
 	maxPhyAddr              uint8
 }
 
@@ -48,6 +52,8 @@ func (c *control) decode(r *Regs, maxPhyAddr uint8, no1G, rsvdWithoutP bool) {
 	if !c.nxe {
 		c.rsvd |= PageNX
 	}
+	c.leafBit[LevelPT] = PagePresent
+	c.leafBit[LevelPD], c.leafBit[LevelPDPT] = PagePSE, PagePSE
 	for l := range c.rsvdTable {
 		c.rsvdTable[l], c.rsvdLeaf[l] = c.rsvd, c.rsvd
 	}
@@ -58,6 +64,9 @@ func (c *control) decode(r *Regs, maxPhyAddr uint8, no1G, rsvdWithoutP bool) {
 		c.rsvdLeaf[LevelPDPT] |= PagePSE
 	} else {
 		c.rsvdLeaf[LevelPDPT] |= largeRsvd1G
+	}
+	for l := range c.badTable {
+		c.badTable[l], c.badLeaf[l] = c.rsvdTable[l]|PagePresent, c.rsvdLeaf[l]|PagePresent
 	}
 	c.buildFast()
 }

@@ -36,23 +36,22 @@ func (as *AddressSpace) StaleTLBEntries() []StaleEntry {
 		}
 		x := e.export()
 		now := WalkResult{VA: x.VA, Access: Read, Mode: probe.mode, CR3: as.regs.CR3}
-		var tr translation
-		now.Fault = walk(as.pm, &probe, x.VA, Read, &now, false, &tr).at(x.VA)
+		pa, leaf, _, perm, f := walk(as.pm, &probe, x.VA, Read, &now, false)
+		now.Fault = f.at(x.VA)
 		var why []string
 		if now.Fault.Faulted() {
 			why = append(why, "no longer mapped: "+now.Fault.String())
 		} else {
-			leaf := tr.entry
-			if PhysPFN(tr.pa) != x.PFN {
-				why = append(why, fmt.Sprintf("tables map %v", PhysPFN(tr.pa)))
+			if PhysPFN(pa) != x.PFN {
+				why = append(why, fmt.Sprintf("tables map %v", PhysPFN(pa)))
 			}
-			if x.User && !tr.user {
+			if x.User && perm&permUser == 0 {
 				why = append(why, "US cleared")
 			}
-			if x.Writable && !tr.writable {
+			if x.Writable && perm&permWrite == 0 {
 				why = append(why, "RW cleared")
 			}
-			if x.Exec && !tr.exec {
+			if x.Exec && perm&permExec == 0 {
 				why = append(why, "NX set")
 			}
 			if x.Dirty && !leaf.Dirty() {

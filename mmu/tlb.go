@@ -30,13 +30,12 @@ const (
 // in 4 KiB pieces (as CPUs may "fracture" large pages); level remembers the
 // page size so that INVLPG anywhere in the large page drops every piece.
 type tlbEntry struct {
-	key    uint64          // page address | PCID
-	data   *[PageSize]byte // the frame's bytes
-	pfn    PFN             // the 4 KiB frame
-	leafPA uint64          // where the leaf entry lives (for the stale check)
-	perm   tlbPerm
-	level  Level
-	pkey   uint8
+	key   uint64          // page address | PCID
+	data  *[PageSize]byte // the frame's bytes
+	pfn   PFN             // the 4 KiB frame
+	perm  tlbPerm
+	level Level
+	pkey  uint8
 }
 
 func (e *tlbEntry) valid() bool  { return e.perm&permValid != 0 }
@@ -101,9 +100,10 @@ func (t *TLB) lookup(va, pcid uint64) *tlbEntry {
 	return nil
 }
 
-// fill caches tr for the 4 KiB page holding va, evicting what was there,
-// and returns the new entry.
-func (t *TLB) fill(va, pcid uint64, tr *translation, data *[PageSize]byte, global bool) *tlbEntry {
+// fill caches the translation of the 4 KiB page holding va to frame pfn
+// (whose bytes are data), found in a leaf of level lvl with the rights
+// perm, evicting what was there.
+func (t *TLB) fill(va, pcid uint64, pfn PFN, data *[PageSize]byte, leaf PTE, lvl Level, perm tlbPerm) {
 	e := t.slot(va)
 	if e.valid() {
 		if e.level > LevelPT {
@@ -111,29 +111,12 @@ func (t *TLB) fill(va, pcid uint64, tr *translation, data *[PageSize]byte, globa
 		}
 		t.stats.Dropped++
 	}
-	perm := permValid
-	if tr.user {
-		perm |= permUser
-	}
-	if tr.writable {
-		perm |= permWrite
-	}
-	if tr.exec {
-		perm |= permExec
-	}
-	if tr.entry.Dirty() {
-		perm |= permDirty
-	}
-	if global {
-		perm |= permGlobal
-	}
-	e.key, e.data, e.pfn, e.leafPA = va&^pageOffsetMask|pcid, data, PhysPFN(tr.pa), tr.entryPA
-	e.perm, e.level, e.pkey = perm, tr.level, tr.entry.Key()
-	if tr.level > LevelPT {
+	e.key, e.data, e.pfn = va&^pageOffsetMask|pcid, data, pfn
+	e.perm, e.level, e.pkey = perm|permValid, lvl, leaf.Key()
+	if lvl > LevelPT {
 		t.large++
 	}
 	t.stats.Fills++
-	return e
 }
 
 // drop invalidates e.

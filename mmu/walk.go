@@ -1,16 +1,5 @@
 package mmu
 
-// translation is what a successful walk hands to the TLB and the access.
-type translation struct {
-	pa       uint64 // physical address of the accessed byte
-	level    Level  // level of the leaf: the page size
-	entry    PTE    // the leaf, after the A/D update
-	entryPA  uint64 // where the leaf lives
-	user     bool   // US at every level
-	writable bool   // RW at every level
-	exec     bool   // XD at no level (or NXE off)
-}
-
 // walk translates the canonical address va for access acc through the
 // tables under c's CR3, in the hardware's check order (SDM Vol.3A 4.5-4.8,
 // following QEMU's mmu_translate):
@@ -28,14 +17,22 @@ type translation struct {
 // QEMU; the SDM leaves it model-specific); a faulting walk never changes
 // the leaf. With update clear the walk changes nothing (a dry run for
 // tools and checks) and rec reports what would change. rec may be nil.
-func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, update bool, out *translation) fault {
-	base := c.rootAddr
+//
+// A successful walk returns the physical address of va, the leaf entry
+// after its A/D update, its level (the page size) and perm: the effective
+// rights (US, RW, X) as tlbPerm bits, with D from the leaf and G when
+// CR4.PGE is set, ready for the TLB. The results travel in registers: as
+// a struct they would be stored and reloaded with wide moves that stall
+// on the narrow stores. A TLB miss runs walkFast, which hands this walk
+// everything but the common case.
+func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, update bool) (pa uint64, leaf PTE, lvl Level, perm tlbPerm, f fault) {
+	ea := c.rootAddr
+	lvl = c.mode.Top()
+	shift := lvl.Shift()
 	all, any := ^PTE(0), PTE(0) // every entry ANDed (US, RW) and ORed (XD)
-	lvl := c.mode.Top()
 	var e PTE
-	var ea uint64
 	for {
-		ea = base | uint64(lvl.Index(va))<<3
+		ea |= va >> (shift & 63) & (PtrsPerTable - 1) << 3
 		v, ok := pm.cached64(ea)
 		if !ok {
 			v = pm.load64Slow(ea)
@@ -45,20 +42,20 @@ func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, updat
 			rec.addStep(lvl, lvl.Index(va), ea, e)
 		}
 		if !e.Present() {
-			return c.pageFault(acc, lvl, CauseNotPresent)
+			return 0, 0, 0, 0, c.pageFault(acc, lvl, CauseNotPresent)
 		}
-		// PS makes a PDE or PDPTE a leaf; in a PML4E or PML5E it is a
-		// reserved bit (in rsvdTable).
-		isLeaf := lvl == LevelPT || (lvl <= LevelPDPT && e.Huge())
-		rsvd := c.rsvdTable[lvl]
+		// A PTE is always a leaf, a PDE or PDPTE when PS is set; PS in a
+		// PML4E or PML5E is a reserved bit (in rsvdTable).
+		rsvd := c.rsvdTable[lvl&7]
+		isLeaf := e&c.leafBit[lvl&7] != 0
 		if isLeaf {
-			rsvd = c.rsvdLeaf[lvl]
+			rsvd = c.rsvdLeaf[lvl&7]
 		}
 		if bad := e & rsvd; bad != 0 {
 			if rec != nil {
 				rec.Reserved = bad
 			}
-			return c.pageFault(acc, lvl, CauseReserved)
+			return 0, 0, 0, 0, c.pageFault(acc, lvl, CauseReserved)
 		}
 		all &= e
 		any |= e
@@ -73,17 +70,23 @@ func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, updat
 				rec.steps[rec.n-1].SetA = true
 			}
 		}
-		base = e.Addr()
+		ea = e.Addr()
+		shift -= 9
 		lvl--
 	}
-	user, writable, exec := all.User(), all.Writable(), !(c.nxe && any.NX())
-	if rec != nil {
-		rec.User, rec.Writable, rec.Executable, rec.Key = user, writable, exec, e.Key()
+	// The effective rights as tlbPerm bits 0-2: US (bit 2 of an entry) to
+	// bit 0, RW stays bit 1, and X unless some level had XD under NXE.
+	perm = tlbPerm(all>>2&1 | all&PageRW)
+	if !(c.nxe && any.NX()) {
+		perm |= permExec
 	}
-	if c.allowed[rightsIndex(user, writable, exec)&7]&(1<<acc) == 0 {
+	if rec != nil {
+		rec.User, rec.Writable, rec.Executable, rec.Key = all.User(), all.Writable(), perm&permExec != 0, e.Key()
+	}
+	if c.allowed[perm&7]&(1<<(acc&(accessCombos-1))) == 0 {
 		// Not obviously allowed: ask the full check (keys, or a fault).
-		if cause := c.rights(user, writable, exec, e.Key(), acc); cause != CauseNone {
-			return c.pageFault(acc, lvl, cause)
+		if cause := c.rights(all.User(), all.Writable(), perm&permExec != 0, e.Key(), acc); cause != CauseNone {
+			return 0, 0, 0, 0, c.pageFault(acc, lvl, cause)
 		}
 	}
 	set := PageAccessed
@@ -100,30 +103,18 @@ func walk(pm *PhysMem, c *control, va uint64, acc Access, rec *WalkResult, updat
 			pm.store64(ea, uint64(e))
 		}
 	}
-	size := lvl.Size()
-	// Field by field: a composite literal would be built on the stack and
-	// copied with wide loads that stall on the narrow stores.
-	out.pa, out.level, out.entry, out.entryPA = e.LeafAddr(lvl)|va&(size-1), lvl, e, ea
-	out.user, out.writable, out.exec = user, writable, exec
+	if e.Dirty() {
+		perm |= permDirty
+	}
+	if c.pge && e.Global() {
+		perm |= permGlobal
+	}
+	size := uint64(1) << (shift & 63)
+	pa = e.LeafAddr(lvl) | va&(size-1)
 	if rec != nil {
-		rec.PA, rec.PageSize = out.pa, size
+		rec.PA, rec.PageSize = pa, size
 	}
-	return 0
-}
-
-// rightsIndex packs effective rights as tlbPerm bits 0-2.
-func rightsIndex(user, writable, exec bool) int {
-	i := 0
-	if user {
-		i |= int(permUser)
-	}
-	if writable {
-		i |= int(permWrite)
-	}
-	if exec {
-		i |= int(permExec)
-	}
-	return i
+	return pa, e, lvl, perm, 0
 }
 
 // pageFault builds the #PF for a failed check at level lvl.
