@@ -219,6 +219,47 @@ func BenchmarkMap1Mi(b *testing.B) {
 	}
 }
 
+// BenchmarkMapUnmapPage maps one 4 KiB page and unmaps it again, at a new
+// slot each time over 64 MiB of existing tables: the page-table half of
+// vm_area_map_pages and vm_area_unmap_pages.
+func BenchmarkMapUnmapPage(b *testing.B) {
+	f := newFixture(b, FourLevel)
+	pfn := f.frame(b)
+	const base, slots = 0xffffc90000000000, 1 << 14
+	if err := f.pt.AllocTables(base, base+slots*PageSize, LevelPT); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		va := base + uint64(i%slots)*PageSize
+		if err := f.pt.MapPage(va, pfn, PageKernel); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.pt.Unmap(va, PageSize, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkLookup is the software walk of vmalloc_to_page over 1024
+// mapped pages.
+func BenchmarkLookup(b *testing.B) {
+	as, vas := benchSpace(b, 1024, PageSize)
+	pt := as.PageTable()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := range b.N {
+		if _, ok := pt.Lookup(vas[i%1024] + 8); !ok {
+			b.Fatal("lost")
+		}
+	}
+	reportCPU(b, cpu)
+}
+
 // BenchmarkWalk is the teaching view: a recorded dry-run walk.
 func BenchmarkWalk(b *testing.B) {
 	as, vas := benchSpace(b, 1, PageSize)

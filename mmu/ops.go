@@ -75,29 +75,31 @@ func (m *mapVisitor) visit(va, _ uint64, r entryRef, l Level) error {
 // as in the kernel: undoing them is the caller's choice. No TLB entry is
 // touched: mapping a not-present slot needs no flush.
 func (pt *PageTable) Map(va, size, pa uint64, prot PTE) error {
-	return pt.mapRange("map", va, size, &mapVisitor{walkPolicy: walkPolicy{stop: LevelPT, alloc: true}, pt: pt, start: va, pa: pa, prot: prot})
+	return pt.mapRange("map", va, size, mapVisitor{start: va, pa: pa, prot: prot})
 }
 
 // MapHuge is Map using 2 MiB and 1 GiB leaves wherever the range and pa
 // are aligned for them (4 KiB leaves elsewhere), as vmap_range does for
 // huge ioremap. A CPU without 1 GiB pages faults on the 1 GiB leaves.
 func (pt *PageTable) MapHuge(va, size, pa uint64, prot PTE) error {
-	return pt.mapRange("map", va, size, &mapVisitor{walkPolicy: walkPolicy{stop: LevelPT, alloc: true}, pt: pt, start: va, pa: pa, prot: prot, huge: true})
+	return pt.mapRange("map", va, size, mapVisitor{start: va, pa: pa, prot: prot, huge: true})
 }
 
 // MapPages maps len(pfns) pages at va, page i to frame pfns[i], with the
 // same rules as Map. It models vmap_pages_range_noflush; the NULL-page
 // check of the kernel is the caller's (a PFN has no NULL).
 func (pt *PageTable) MapPages(va uint64, pfns []PFN, prot PTE) error {
-	return pt.mapRange("map", va, uint64(len(pfns))<<PageShift, &mapVisitor{walkPolicy: walkPolicy{stop: LevelPT, alloc: true}, pt: pt, start: va, pfns: pfns, prot: prot})
+	return pt.mapRange("map", va, uint64(len(pfns))<<PageShift, mapVisitor{start: va, pfns: pfns, prot: prot})
 }
 
 // MapPage maps the single 4 KiB page at va to frame pfn.
 func (pt *PageTable) MapPage(va uint64, pfn PFN, prot PTE) error {
-	return pt.mapRange("map", va, PageSize, &mapVisitor{walkPolicy: walkPolicy{stop: LevelPT, alloc: true}, pt: pt, start: va, pa: pfn.Addr(), prot: prot})
+	return pt.mapRange("map", va, PageSize, mapVisitor{start: va, pa: pfn.Addr(), prot: prot})
 }
 
-func (pt *PageTable) mapRange(op string, va, size uint64, m *mapVisitor) error {
+// mapRange checks the range and runs the map visitor m (its policy and
+// page table filled in here) over it.
+func (pt *PageTable) mapRange(op string, va, size uint64, m mapVisitor) error {
 	last, err := pt.checkRange(op, va, size, true)
 	if err != nil {
 		return err
@@ -108,7 +110,15 @@ func (pt *PageTable) mapRange(op string, va, size uint64, m *mapVisitor) error {
 	if m.pfns == nil && (m.pa&pageOffsetMask != 0 || m.pa+size-1 < m.pa || m.pa+size-1 > uint64(PTEPFNMask|pageOffsetMask)) {
 		return errno.Errorf(errno.EINVAL, "mmu: %s 0x%x: physical range 0x%x+0x%x is not page-aligned or too high", op, va, m.pa, size)
 	}
-	return pt.walkRange(va, last, m)
+	v := &pt.scratch.mapV
+	if pt.take() {
+		defer pt.release()
+	} else {
+		v = new(mapVisitor) // the scratch one is in use
+	}
+	*v = m
+	v.walkPolicy, v.pt = walkPolicy{stop: LevelPT, alloc: true}, pt
+	return pt.walkRange(va, last, v)
 }
 
 // unmapVisitor clears leaves, telling fn about each one first.
@@ -143,7 +153,14 @@ func (pt *PageTable) Unmap(va, size uint64, fn func(Leaf)) error {
 	if err != nil {
 		return err
 	}
-	return pt.walkRange(va, last, &unmapVisitor{walkPolicy: walkPolicy{stop: LevelPT, split: true, empties: true}, pt: pt, fn: fn})
+	v := &pt.scratch.unmapV
+	if pt.take() {
+		defer pt.release()
+	} else {
+		v = new(unmapVisitor) // the scratch one is in use
+	}
+	*v = unmapVisitor{walkPolicy: walkPolicy{stop: LevelPT, split: true, empties: true}, pt: pt, fn: fn}
+	return pt.walkRange(va, last, v)
 }
 
 // protectVisitor rewrites the protection of present leaves.
@@ -226,17 +243,40 @@ func (pt *PageTable) Leaves(start, end uint64) iter.Seq[Leaf] {
 	}
 }
 
+// findVisitor records the first non-none leaf of a range.
+type findVisitor struct {
+	walkPolicy
+	leaf  Leaf
+	found bool
+}
+
+func (v *findVisitor) visit(va, _ uint64, r entryRef, l Level) error {
+	if e := r.load(); !e.None() {
+		v.leaf, v.found = Leaf{VA: va &^ (l.Size() - 1), Entry: e, Level: l, EntryAddr: r.pa}, true
+		return errStop
+	}
+	return nil
+}
+
 // Lookup returns the leaf mapping va, if a software walk finds one: a
-// present 4 KiB PTE or large leaf. It is what vmalloc_to_page and
-// follow_pte do (mm/vmalloc.c, mm/memory.c).
+// present 4 KiB PTE or large leaf. A non-present leaf that is not none (a
+// PROT_NONE or swap entry) is returned with false. It is what
+// vmalloc_to_page and follow_pte do (mm/vmalloc.c, mm/memory.c), and
+// allocates nothing.
 func (pt *PageTable) Lookup(va uint64) (Leaf, bool) {
 	if !pt.mode.Canonical(va) {
 		return Leaf{}, false
 	}
-	for l := range pt.Leaves(va&^pageOffsetMask, va&^pageOffsetMask+PageSize) {
-		return l, l.Entry.Present()
+	v := &pt.scratch.findV
+	if pt.take() {
+		defer pt.release()
+	} else {
+		v = new(findVisitor) // the scratch one is in use
 	}
-	return Leaf{}, false
+	v.walkPolicy = walkPolicy{stop: LevelPT}
+	page := va &^ pageOffsetMask
+	_ = pt.walkRange(page, page+pageOffsetMask, v)
+	return v.leaf, v.found && v.leaf.Entry.Present()
 }
 
 // preallocVisitor makes sure the tables down to a level exist.
@@ -260,7 +300,14 @@ func (pt *PageTable) AllocTables(start, end uint64, l Level) error {
 	if l < LevelPT || l >= pt.mode.Top() {
 		return errno.Errorf(errno.EINVAL, "mmu: alloc tables: level %v is not below the root", l)
 	}
-	return pt.walkRange(start, last, &preallocVisitor{walkPolicy{stop: l, alloc: true}})
+	v := &pt.scratch.tablesV
+	if pt.take() {
+		defer pt.release()
+	} else {
+		v = new(preallocVisitor) // the scratch one is in use
+	}
+	v.walkPolicy = walkPolicy{stop: l, alloc: true}
+	return pt.walkRange(start, last, v)
 }
 
 // Preallocate allocates, for every root entry that [start, end) touches,

@@ -47,6 +47,7 @@ type PageTable struct {
 	tables    [LevelPML5 + 1]int // tables owned, by level
 	name      string
 	tr        *trace.Tracer
+	scratch   visitors // reused by Map, Unmap, Lookup and AllocTables
 }
 
 // NewPageTable allocates an empty root and returns a page table over it:

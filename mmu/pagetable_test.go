@@ -412,3 +412,62 @@ func TestFreeEmptyKeepsSharedTables(t *testing.T) {
 	require.False(t, flt.Faulted(), "%v", flt)
 	require.Equal(t, uint64(0x6234), pa)
 }
+
+// TestPageTableNoAllocations: the per-page operations the vmalloc and
+// arena layers run on every page allocate nothing once the tables exist.
+func TestPageTableNoAllocations(t *testing.T) {
+	f := newFixture(t, FourLevel)
+	pfn := f.frame(t)
+	pfns := []PFN{pfn, pfn, pfn, pfn}
+	f.mapPage(t, kpg, PageKernel)
+	for _, c := range []struct {
+		name string
+		op   func()
+	}{
+		{"MapPage and Unmap", func() {
+			require.NoError(t, f.pt.MapPage(kpg+PageSize, pfn, PageKernel))
+			require.NoError(t, f.pt.Unmap(kpg+PageSize, PageSize, nil))
+		}},
+		{"MapPages and Unmap", func() {
+			require.NoError(t, f.pt.MapPages(kpg+PageSize, pfns, PageKernel))
+			require.NoError(t, f.pt.Unmap(kpg+PageSize, 4*PageSize, nil))
+		}},
+		{"Lookup, mapped", func() {
+			_, ok := f.pt.Lookup(kva)
+			require.True(t, ok)
+		}},
+		{"Lookup, not mapped", func() {
+			_, ok := f.pt.Lookup(kva + PageSize)
+			require.False(t, ok)
+		}},
+		{"AllocTables", func() { require.NoError(t, f.pt.AllocTables(kpg, kpg+PMDSize, LevelPT)) }},
+	} {
+		require.Zero(t, testing.AllocsPerRun(50, c.op), c.name)
+	}
+}
+
+// TestUnmapCallbackReenters: the callback of Unmap may use the page table
+// again (the operations share scratch visitors, so the nested ones must
+// get their own).
+func TestUnmapCallbackReenters(t *testing.T) {
+	f := newFixture(t, FourLevel)
+	a, b := f.mapPage(t, kpg, PageKernel), f.mapPage(t, kpg+PageSize, PageKernel)
+	var seen []PFN
+	require.NoError(t, f.pt.Unmap(kpg, 2*PageSize, func(l Leaf) {
+		seen = append(seen, l.Entry.PFN())
+		// Move each page up by 2 MiB while the outer unmap runs.
+		require.NoError(t, f.pt.MapPage(l.VA+PMDSize, l.Entry.PFN(), PageKernel))
+		got, ok := f.pt.Lookup(l.VA + PMDSize)
+		require.True(t, ok)
+		require.Equal(t, l.Entry.PFN(), got.Entry.PFN())
+	}))
+	require.Equal(t, []PFN{a, b}, seen)
+	for i, pfn := range []PFN{a, b} {
+		va := kpg + uint64(i)*PageSize
+		_, ok := f.pt.Lookup(va)
+		require.False(t, ok, "%#x unmapped", va)
+		got, ok := f.pt.Lookup(va + PMDSize)
+		require.True(t, ok)
+		require.Equal(t, pfn, got.Entry.PFN())
+	}
+}
