@@ -93,6 +93,10 @@ func (pt *PageTable) Root() PFN { return pt.root }
 // PhysMem returns the memory the tables live in.
 func (pt *PageTable) PhysMem() *PhysMem { return pt.pm }
 
+// FreeEmptyTables reports whether Unmap frees the tables it leaves empty
+// (PageTableConfig.FreeEmptyTables).
+func (pt *PageTable) FreeEmptyTables() bool { return pt.freeEmpty }
+
 // Kernel returns the kernel table a process table shares its upper half
 // with, or nil.
 func (pt *PageTable) Kernel() *PageTable { return pt.kernel }

@@ -206,6 +206,7 @@ func TestFreeEmptyTables(t *testing.T) {
 		require.NoError(t, err)
 		pt, err := NewPageTable(pm, PageTableConfig{FreeEmptyTables: free})
 		require.NoError(t, err)
+		require.Equal(t, free, pt.FreeEmptyTables())
 		require.NoError(t, pt.Map(0x7f0000000000-PMDSize, 2*PMDSize, 0x200000, PageShared))
 		require.NoError(t, pt.MapHuge(0x40000000, PUDSize, 0x40000000, PageShared))
 		// The root, a PDPT+PD+PT under each of PML4 253 and 254, a PDPT for the 1 GiB leaf.

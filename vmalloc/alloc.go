@@ -15,8 +15,10 @@ const IoremapMaxOrder = 7 + PageShift
 // Config describes the machine the allocator serves.
 type Config struct {
 	// PageTable is the kernel page table (init_mm) that vmalloc maps
-	// into; New preallocates its vmalloc range. Without one the allocator
-	// only hands out addresses, and mapping calls fail with EINVAL.
+	// into; New preallocates its vmalloc range, and refuses (EINVAL) a
+	// table that frees empty tables, since vmalloc's never are. Without
+	// one the allocator only hands out addresses, and mapping calls fail
+	// with EINVAL.
 	PageTable *mmu.PageTable
 	// TLB is flushed when lazily freed ranges are purged and when sparse
 	// pages are unmapped; nil when no CPU caches translations.

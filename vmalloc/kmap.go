@@ -51,6 +51,13 @@ func (a *Allocator) initKernelMM(cfg Config) error {
 	if int(pt.Mode()) != a.layout.Levels {
 		return errno.Errorf(errno.EINVAL, "vmalloc: %d-level layout on a %v page table", a.layout.Levels, pt.Mode())
 	}
+	if pt.FreeEmptyTables() {
+		// The kernel never frees vmalloc's page tables: an unmap that
+		// freed a PT would leave a stale PDE in every CPU's paging-
+		// structure caches and break the sharing of the tables below the
+		// preallocated level with every process.
+		return errno.Errorf(errno.EINVAL, "vmalloc: the kernel page table must not free empty tables (PageTableConfig.FreeEmptyTables)")
+	}
 	if err := pt.Preallocate(a.layout.VmallocStart, a.layout.VmemoryEnd()+1); err != nil {
 		return fmt.Errorf("vmalloc: failed to pre-allocate page tables for the vmalloc area: %w", err)
 	}
@@ -86,19 +93,15 @@ func (a *Allocator) totalRAMPages() uint64 { return a.mm.pm.Frames() }
 var errNoPageTable = errno.Errorf(errno.EINVAL, "vmalloc: no kernel page table configured")
 
 // vmapPagesRange maps pages at [start, end) with prot, one PTE per page in
-// address order (vmap_pages_range with PAGE_SHIFT pages). The walk
-// allocates missing tables as it enters each range they cover; then each
-// PTE must be empty (else EBUSY), its page non-NULL (else ENOMEM) and a
-// real frame (else EINVAL). Whatever fails, the caller gets ENOMEM, because
-// the kernel's upper walk levels turn every error into ENOMEM; the pages
-// before the failure stay mapped. No TLB flush is needed: only empty
-// entries are filled.
-//
-// Simplification: for a NULL or invalid page the kernel has already
-// allocated the tables for its 2 MiB range; the model only allocates
-// tables while mapping, so a NULL page first in a fresh 2 MiB range leaves
-// that range without tables (mmu has no call that allocates tables
-// without a leaf).
+// address order (vmap_pages_range with PAGE_SHIFT pages). Like the
+// kernel's walk it goes 2 MiB range by 2 MiB range: first the page tables
+// of the range (AllocTables: the pmd_alloc and pte_alloc of
+// vmap_pages_pmd_range and vmap_pages_pte_range, which happen before any
+// page is looked at), then each page: its PTE must be empty (else EBUSY),
+// the page non-NULL (else ENOMEM) and a real frame (else EINVAL).
+// Whatever fails, the caller gets ENOMEM, because the kernel's upper walk
+// levels turn every error into ENOMEM; the pages and tables before the
+// failure stay. No TLB flush is needed: only empty entries are filled.
 func (a *Allocator) vmapPagesRange(start, end uint64, prot mmu.PTE, pages []mmu.PFN) error {
 	if a.mm == nil {
 		return errNoPageTable
@@ -108,36 +111,51 @@ func (a *Allocator) vmapPagesRange(start, end uint64, prot mmu.PTE, pages []mmu.
 	}
 	a.mm.mappedLo, a.mm.mappedHi = min(a.mm.mappedLo, start), max(a.mm.mappedHi, end)
 	frames := a.mm.pm.Frames()
-	for i, va := 0, start; va != end; i, va = i+1, va+PageSize {
-		pfn := NullPage
-		if i < len(pages) {
-			pfn = pages[i]
+	i := 0
+	for addr := start; addr != end; {
+		next := pmdAddrEnd(addr, end)
+		if err := a.mm.pt.AllocTables(addr, next, mmu.LevelPT); err != nil {
+			return errno.Errorf(errno.ENOMEM, "vmap_pages_range %#x-%#x: page tables at %#x: %v", start, end, addr, errno.Of(err))
 		}
-		var err error
-		switch {
-		case pfn == NullPage:
-			if leaf, ok := a.mm.pt.Lookup(va); ok || leaf.Entry != 0 {
-				err = errno.Errorf(errno.EBUSY, "PTE at %#x not empty", va)
-			} else {
-				err = errno.Errorf(errno.ENOMEM, "NULL page %d", i)
+		for va := addr; va != next; i, va = i+1, va+PageSize {
+			pfn := NullPage
+			if i < len(pages) {
+				pfn = pages[i]
 			}
-		case uint64(pfn) >= frames:
-			if leaf, ok := a.mm.pt.Lookup(va); ok || leaf.Entry != 0 {
-				err = errno.Errorf(errno.EBUSY, "PTE at %#x not empty", va)
-			} else {
-				err = errno.Errorf(errno.EINVAL, "page %d: %v is not a valid pfn", i, pfn)
+			var err error
+			switch {
+			case pfn == NullPage:
+				if leaf, ok := a.mm.pt.Lookup(va); ok || leaf.Entry != 0 {
+					err = errno.Errorf(errno.EBUSY, "PTE at %#x not empty", va)
+				} else {
+					err = errno.Errorf(errno.ENOMEM, "NULL page %d", i)
+				}
+			case uint64(pfn) >= frames:
+				if leaf, ok := a.mm.pt.Lookup(va); ok || leaf.Entry != 0 {
+					err = errno.Errorf(errno.EBUSY, "PTE at %#x not empty", va)
+				} else {
+					err = errno.Errorf(errno.EINVAL, "page %d: %v is not a valid pfn", i, pfn)
+				}
+			default:
+				err = a.mm.pt.MapPage(va, pfn, prot) // the tables exist: EBUSY is its only error
 			}
-		default:
-			err = a.mm.pt.MapPage(va, pfn, prot)
+			if err != nil {
+				a.warnf("vmap_pages_range: %v", err) // the WARN_ONs of vmap_pages_pte_range
+				return errno.Errorf(errno.ENOMEM, "vmap_pages_range %#x-%#x: page %d: %v", start, end, i, errno.Of(err))
+			}
 		}
-		if err != nil {
-			if errno.Of(err) != errno.ENOMEM || pfn == NullPage {
-				a.warnf("vmap_pages_range: %v", err) // WARN_ON in vmap_pages_pte_range
-			}
-			return errno.Errorf(errno.ENOMEM, "vmap_pages_range %#x-%#x: page %d: %v", start, end, i, errno.Of(err))
-		}
+		addr = next
 	}
 	return nil
+}
+
+// pmdAddrEnd is pmd_addr_end: the end of the 2 MiB range holding addr, or
+// end if that comes first.
+func pmdAddrEnd(addr, end uint64) uint64 {
+	if boundary := (addr + mmu.PMDSize) &^ (mmu.PMDSize - 1); boundary-1 < end-1 {
+		return boundary
+	}
+	return end
 }
 
 // vunmapRangeNoflush clears the kernel PTEs of [start, end) without a TLB

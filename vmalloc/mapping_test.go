@@ -342,3 +342,100 @@ func TestVMap(t *testing.T) {
 	require.NoError(t, m.a.Vfree(addr))
 	require.Equal(t, inUse-3, m.pm.InUse())
 }
+
+// TestMapAllocatesTablesFirst: vmap_pages_pte_range allocates the page
+// table of a 2 MiB range before it looks at a page, so a NULL or invalid
+// page first in a fresh range still leaves the range with its tables; the
+// next 2 MiB range, never reached, gets none; and a failed table
+// allocation is ENOMEM without a WARN.
+func TestMapAllocatesTablesFirst(t *testing.T) {
+	m := newMachine(t, Config{CPUs: 4}, 0)
+	area := mustArea(t, m.a, arenaWindow, VMSparse|VMUsermap)
+	require.Zero(t, area.Addr%gib, "a fresh 1 GiB region")
+	count := func() [2]int { return [2]int{m.pt.Tables(mmu.LevelPD), m.pt.Tables(mmu.LevelPT)} }
+	pdeOf := func(va uint64) mmu.PTE {
+		t.Helper()
+		r := m.as.Walk(va, mmu.Read)
+		for _, s := range r.Steps() {
+			if s.Level == mmu.LevelPD {
+				return s.Entry
+			}
+		}
+		return 0
+	}
+	p := m.frames(t, 1)
+	base := count()
+
+	// A NULL page first in a fresh 2 MiB range, the range running on into
+	// the next one.
+	start := area.Addr + 2*mib - PageSize
+	warns := m.a.Stats().Warnings
+	err := m.a.AreaMapPages(area, start, start+2*PageSize, []mmu.PFN{NullPage, p[0]})
+	require.ErrorIs(t, err, errno.ENOMEM)
+	require.Equal(t, warns+1, m.a.Stats().Warnings)
+	require.Contains(t, m.a.LastWarning(), "NULL page 0")
+	require.Equal(t, [2]int{base[0] + 1, base[1] + 1}, count(), "the pmd table and the first range's pte table")
+	require.True(t, pdeOf(start).Present(), "the failing page's range has its page table")
+	require.False(t, pdeOf(start+PageSize).Present(), "the next range was never reached")
+	require.Zero(t, m.pte(start))
+
+	// An invalid frame first in another fresh range: the same.
+	start = area.Addr + 8*mib
+	err = m.a.AreaMapPages(area, start, start+PageSize, []mmu.PFN{mmu.PFN(m.pm.Frames())})
+	require.ErrorIs(t, err, errno.ENOMEM)
+	require.Contains(t, m.a.LastWarning(), "not a valid pfn")
+	require.Equal(t, [2]int{base[0] + 1, base[1] + 2}, count())
+	require.True(t, pdeOf(start).Present())
+
+	// The page-table allocation itself fails: ENOMEM, no WARN, nothing.
+	start = area.Addr + 16*mib
+	warns = m.a.Stats().Warnings
+	m.pm.SetFailHook(func(r mmu.AllocRequest) bool { return r.Site == "pte_alloc" })
+	err = m.a.AreaMapPages(area, start, start+PageSize, p)
+	m.pm.SetFailHook(nil)
+	require.ErrorIs(t, err, errno.ENOMEM)
+	require.Equal(t, warns, m.a.Stats().Warnings, "a failed table allocation does not WARN")
+	require.Equal(t, [2]int{base[0] + 1, base[1] + 2}, count())
+	require.Zero(t, m.pte(start))
+}
+
+// TestNewRefusesFreeingPageTable: vmalloc's tables are never freed, so a
+// kernel page table set up to free empty tables is refused.
+func TestNewRefusesFreeingPageTable(t *testing.T) {
+	pm, err := mmu.NewPhysMem(mmu.PhysMemConfig{Size: 256 * mib})
+	require.NoError(t, err)
+	pt, err := mmu.NewPageTable(pm, mmu.PageTableConfig{FreeEmptyTables: true})
+	require.NoError(t, err)
+	require.True(t, pt.FreeEmptyTables())
+	_, err = New(Config{PageTable: pt})
+	require.ErrorIs(t, err, errno.EINVAL)
+	require.Contains(t, err.Error(), "must not free empty tables")
+	require.Equal(t, 1, pt.TableFrames(), "nothing preallocated")
+
+	pt, err = mmu.NewPageTable(pm, mmu.PageTableConfig{})
+	require.NoError(t, err)
+	require.False(t, pt.FreeEmptyTables())
+	_, err = New(Config{PageTable: pt})
+	require.NoError(t, err)
+}
+
+// TestMappingNoAllocations: the arena's per-page calls allocate nothing
+// once the page tables of the range exist.
+func TestMappingNoAllocations(t *testing.T) {
+	m := newMachine(t, Config{CPUs: 4}, 0)
+	area := mustArea(t, m.a, arenaWindow, VMSparse|VMUsermap)
+	kstart := area.Addr + 32*kib
+	p := m.frames(t, 1)
+	require.NoError(t, m.a.AreaMapPages(area, kstart, kstart+PageSize, p))
+	m.a.AreaUnmapPages(area, kstart, kstart+PageSize)
+	var err error
+	var got mmu.PFN
+	allocs := testing.AllocsPerRun(50, func() { // no require inside: boxing its arguments allocates
+		err = m.a.AreaMapPages(area, kstart, kstart+PageSize, p)
+		got, _ = m.a.VmallocToPage(kstart + 8)
+		m.a.AreaUnmapPages(area, kstart, kstart+PageSize)
+	})
+	require.NoError(t, err)
+	require.Equal(t, p[0], got)
+	require.Zero(t, allocs)
+}
