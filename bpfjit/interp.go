@@ -3,9 +3,19 @@ package bpfjit
 import "github.com/arenasim/arenasim/internal/trace"
 
 // Interpreter runs a program one instruction at a time, decoding each slot as
-// it goes, like ___bpf_prog_run in kernel/bpf/core.c. Unlike the kernel's
-// interpreter it also runs arena programs (PROBE_MEM32, PROBE_ATOMIC,
-// cast_user), which the kernel leaves to the JIT.
+// it goes, like ___bpf_prog_run in kernel/bpf/core.c (which it models).
+// Unlike the kernel's interpreter it also runs arena programs (PROBE_MEM32,
+// PROBE_ATOMIC, cast_user), which the kernel leaves to the JIT, and it runs
+// unverified programs safely: an instruction it cannot run stops the run
+// with an *Error when reached, and every access is checked.
+//
+// Simplifications, each because the verifier's guarantees are not assumed
+// or the kernel object does not exist here: local calls get a fresh zeroed
+// 512-byte frame each (the kernel sizes frames by stack depth); the callee
+// starts with the caller's registers, as under the JIT; may_goto counts from
+// BPF_MAX_LOOPS per frame (no timed variant); callx calls the helper whose
+// id is in the register, the bpf_conformance convention; and a run has an
+// instruction budget (Config.Budget).
 //
 // An Interpreter is reusable but not safe for concurrent use: it owns one
 // register file, stack and fault record.
@@ -67,7 +77,7 @@ func (m *machine) slowStep(pc int, budget int64) (int, int64, *Error) {
 }
 
 // interpret runs from pc until the final exit (nil) or a stop (*Error),
-// over m.slots, with m.budget instructions left. The caller has paid for
+// over m.words, with m.budget instructions left. The caller has paid for
 // the run at pc (enterRun).
 //
 // The budget is paid per straight-line run, when a jump, call or return
