@@ -2,7 +2,9 @@ package bpfjit
 
 import (
 	"encoding/hex"
+	"fmt"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -94,5 +96,37 @@ func TestConformance(t *testing.T) {
 			}
 			t.Logf("conformance: %d passed, %d failed", passed, failed)
 		})
+	}
+}
+
+// TestConcurrentEngines runs the suite on several engines at once, one per
+// goroutine, each with its own memory: CI runs it under the race detector,
+// which would see any state the engines share behind the caller's back.
+func TestConcurrentEngines(t *testing.T) {
+	cases := confCases(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*len(execEngines))
+	for g := 0; g < 4; g++ {
+		for _, eng := range execEngines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, c := range cases[g%len(cases):] {
+					r0, err := runConformance(c, eng.new)
+					if err == nil && r0 != c.result {
+						err = fmt.Errorf("%s on the %s: r0 = %#x, want %#x", c.name, eng.name, r0, c.result)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
