@@ -33,6 +33,11 @@ func x86SubprogStarts(prog []Insn, o *X86Options) ([]int, error) {
 			if t < 0 || t >= n {
 				return nil, errno.Errorf(errno.EINVAL, "insn %d: call to invalid destination %d", i, t)
 			}
+			if t == 0 {
+				// The main program is never a callee: check_cfg refuses the
+				// call as a back-edge, so no such program reaches the JIT.
+				return nil, errno.Errorf(errno.EINVAL, "insn %d: call to the main program (back-edge from insn %d to 0)", i, i)
+			}
 			found = append(found, t)
 		}
 	}

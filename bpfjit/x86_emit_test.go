@@ -364,6 +364,7 @@ func TestX86Rejects(t *testing.T) {
 		{"bad may_goto", []Insn{{Code: JumpOpcode(JumpClass, JCond, ImmSource), Src: 1}, x86Exit}, errno.EINVAL, "may_goto"},
 		{"unknown helper", []Insn{x86Call(CallHelper, 0), x86Exit}, errno.EINVAL, "unknown#0"},
 		{"local call out of range", []Insn{x86Call(CallLocal, 7), x86Exit}, errno.EINVAL, "invalid destination"},
+		{"local call to the main program", []Insn{x86Call(CallLocal, -1), x86Exit}, errno.EINVAL, "call to the main program"},
 		{"empty", nil, errno.EINVAL, "empty"},
 		{"tail call", []Insn{{Code: JumpOpcode(JumpClass, 0xf0, ImmSource)}, x86Exit}, errno.EINVAL, "unknown opcode f5"},
 	}
