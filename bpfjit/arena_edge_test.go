@@ -163,6 +163,33 @@ func TestArenaAtomics(t *testing.T) {
 	}
 }
 
+// TestArenaCmpXchg32KeepsUpperR0: a 32-bit arena cmpxchg that stores
+// leaves r0 whole, as the kernel's x86 JIT does (lock cmpxchg writes eax
+// only on a mismatch, and the verifier zero-extends r0 only after the
+// non-arena form); on a mismatch r0 gets the old value, zero-extended.
+func TestArenaCmpXchg32KeepsUpperR0(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		r0     uint64
+		wantR0 uint64
+		mem    uint32 // low word at offset 8 after the run
+	}{
+		// edgeWorld's page holds 0x0b0a0908 in the low word at offset 8.
+		{"match", 0x7700000000000000 | 0x0b0a0908, 0x7700000000000000 | 0x0b0a0908, 6},
+		{"mismatch", 0x7700000000000009, 0x0b0a0908, 0x0b0a0908},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			prog := execAsm(t, fmt.Sprintf("r1 = 8\nr2 = 6\nr0 = %#x ll\nexit", c.r0))
+			cmpxchg := Insn{Code: MemOpcode(StXClass, ProbeAtomicMode, Word), Dst: R1, Src: R2, Imm: AtomicCmpXchg}
+			prog = append(prog[:4:4], cmpxchg, prog[4])
+			s := runBoth(t, prog, nil, edgeWorld(t))
+			require.Equal(t, OK, s.Outcome, s.Err)
+			require.Equal(t, c.wantR0, s.Regs[0], "r0")
+			require.Equal(t, c.mem, binary.LittleEndian.Uint32(s.Pages[0][8:]), "memory")
+		})
+	}
+}
+
 // TestArenaProgram runs a verified arena program end to end: allocate two
 // pages, cast, store and load through PROBE_MEM32, touch a page it did not
 // allocate (fixed up), free, touch again (fixed up), as the arena selftests do.

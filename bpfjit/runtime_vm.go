@@ -452,6 +452,12 @@ func (m *machine) atomic(pc int, ins Insn, probe bool) *Error {
 			if ok, e := store(r[d], src); !ok {
 				return e
 			}
+			if probe && size == 4 {
+				// x86 cmpxchg leaves rax alone when it stores, and the
+				// verifier's zero-extension of r0 (BPF_ZEXT_REG) follows
+				// only the non-arena form: r0 keeps its upper half.
+				return nil
+			}
 		}
 		r[R0] = old
 		return nil
