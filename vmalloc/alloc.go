@@ -226,7 +226,9 @@ func (a *Allocator) allocVmapArea(size, align, vstart, vend uint64, vaFlags uint
 		vm.Addr, vm.Size = va.start, va.size()
 		va.vm = vm
 	}
-	insertVA(va, &a.addrToNode(va.start).busy, nil)
+	if insertVA(va, &a.addrToNode(va.start).busy, nil) && vm != nil {
+		vm.va = va // only an area really in the busy tree may be freed through it
+	}
 	if a.tr.On(trace.VMap) {
 		a.tr.Emit(trace.Event{Kind: trace.VMap, Who: "kernel", Addr: va.start, Len: size, Text: "alloc_vmap_area"})
 	}

@@ -10,9 +10,11 @@ import "github.com/arenasim/arenasim/mmu"
 type vmapArea struct {
 	start, end uint64 // va_start, va_end (exclusive)
 
-	// rb_node: parent and children (left, right); the colour is below.
-	parent *vmapArea
+	// rb_node: children (left, right) and parent; the colour is below.
+	// start, end and the children come first: the 32 bytes every search
+	// step reads then share one cache line more often.
 	child  [2]*vmapArea
+	parent *vmapArea
 
 	// subtreeMax is subtree_max_size: the largest block size in this
 	// node's subtree, meaningful only in the free tree.
@@ -48,6 +50,7 @@ const (
 type VMStruct struct {
 	Addr          uint64
 	Size          uint64
+	va            *vmapArea // the busy area bound to this vm_struct, nil once removed; next to Addr, which FreeVMArea reads with it
 	Flags         VMFlags
 	Pages         []mmu.PFN // frames backing a VM_ALLOC or VM_MAP_PUT_PAGES area
 	NrPages       int       // nr_pages

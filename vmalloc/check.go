@@ -57,6 +57,9 @@ func (a *Allocator) Check() error {
 			if vm := va.vm; vm != nil && (vm.Addr != va.start || vm.Size != va.size()) {
 				return fmt.Errorf("vmalloc: busy %#x-%#x has vm_struct %#x+%#x", va.start, va.end, vm.Addr, vm.Size)
 			}
+			if vm := va.vm; vm != nil && vm.va != va {
+				return fmt.Errorf("vmalloc: busy %#x-%#x: its vm_struct is not bound to it", va.start, va.end)
+			}
 			all = append(all, span{va.start, va.end, "busy"})
 		}
 		n, err = checkRBList(&vn.lazy, fmt.Sprintf("node %d lazy", i))

@@ -390,3 +390,58 @@ func TestSpec43FreeVMAreaIsLazy(t *testing.T) {
 	again := mustArea(t, a, 4*gib+64*kib, VMSparse|VMUsermap)
 	require.Equal(t, arena.Addr, again.Addr, "the purged range is reused; the hole below is too small")
 }
+
+// TestFreeVMAreaFindsItsArea: free_vm_area finds the area again by
+// area->addr; the model goes straight to the busy area bound to the
+// vm_struct when that is the one the search would find, and must end in
+// the same state as the search in every case, including the kernel-BUG
+// ones of a stale or altered vm_struct.
+func TestFreeVMAreaFindsItsArea(t *testing.T) {
+	for _, nodes := range []int{1, 4} {
+		// The same calls, freeing through FreeVMArea and through
+		// RemoveVMArea of the address, give the same allocator.
+		a, b := newAlloc(t, Config{CPUs: 4, Nodes: nodes}), newAlloc(t, Config{CPUs: 4, Nodes: nodes})
+		var xs, ys []*VMStruct
+		for i := range 40 {
+			xs = append(xs, mustArea(t, a, uint64(1+i%5)*PageSize, VMMap))
+			ys = append(ys, mustArea(t, b, uint64(1+i%5)*PageSize, VMMap))
+		}
+		for _, i := range []int{3, 17, 4, 39, 0, 22} {
+			require.NoError(t, a.FreeVMArea(xs[i]))
+			require.Same(t, ys[i], b.RemoveVMArea(ys[i].Addr))
+			require.Nil(t, xs[i].va, "the vm_struct is unbound")
+		}
+		require.Equal(t, freeRanges(b), freeRanges(a), "nodes %d", nodes)
+		require.Equal(t, b.LazyPages(), a.LazyPages())
+		for i := range xs {
+			require.Equal(t, b.FindVMArea(ys[i].Addr) != nil, a.FindVMArea(xs[i].Addr) != nil, "area %d", i)
+		}
+		require.NoError(t, a.Check())
+	}
+
+	a := newAlloc(t, Config{CPUs: 4})
+	// A vm_struct already removed, its range reused: the kernel BUGs after
+	// removing the new owner of the address, and so does the model.
+	x := mustArea(t, a, 2*PageSize, VMMap)
+	require.Same(t, x, a.RemoveVMArea(x.Addr))
+	a.VMUnmapAliases()
+	y := mustArea(t, a, 2*PageSize, VMMap)
+	require.Equal(t, x.Addr, y.Addr, "lowest fit reuses the range")
+	require.ErrorIs(t, a.FreeVMArea(x), errno.EINVAL)
+	require.Nil(t, a.FindVMArea(y.Addr), "the area at x's old address went")
+
+	// A caller that moved Addr inside its own area frees it; one that
+	// moved it into another area removes that one and gets EINVAL.
+	p := mustArea(t, a, 4*PageSize, VMMap)
+	q := mustArea(t, a, 4*PageSize, VMMap)
+	p.Addr += PageSize
+	require.NoError(t, a.FreeVMArea(p))
+	require.Nil(t, a.FindVMArea(p.Addr))
+	r := mustArea(t, a, 4*PageSize, VMMap)
+	r.Addr = q.Addr
+	require.ErrorIs(t, a.FreeVMArea(r), errno.EINVAL)
+	require.Nil(t, a.FindVMArea(q.Addr), "q went instead")
+	require.Same(t, r, a.FindVMArea(r.va.start), "r stays")
+	r.Addr = r.va.start // mend it, for the invariant check
+	require.NoError(t, a.Check())
+}
