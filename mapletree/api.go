@@ -64,34 +64,30 @@ func (mas *State) Insert(entry any) error {
 	return err
 }
 
+// storeRangeOK reports whether a store of entry over [first, last] may
+// proceed: not a reserved entry, not an empty range (small enough to
+// inline; checkStoreEntry builds the error).
+func storeRangeOK(first, last uint64, entry any) bool {
+	return first <= last && !isAdvanced(entry)
+}
+
+// checkStoreEntry is the EINVAL for a store that storeRangeOK refused.
 func checkStoreEntry(op string, first, last uint64, entry any) error {
 	if isAdvanced(entry) {
 		return errno.Errorf(errno.EINVAL, "mapletree: %s: reserved entry %v", op, entry)
 	}
-	if first > last {
-		return errno.Errorf(errno.EINVAL, "mapletree: %s: first %#x > last %#x", op, first, last)
-	}
-	return nil
+	return errno.Errorf(errno.EINVAL, "mapletree: %s: first %#x > last %#x", op, first, last)
 }
 
 // writeState returns the tree's own State, reset to [first, last], for the
 // Tree methods that write; they hold the lock, so one State serves them all
 // and a write allocates no State.
 func (t *Tree) writeState(first, last uint64) *State {
-	mas := &t.wmas
-	if mas.alloc != nil {
-		mas.Destroy()
+	if t.wmas.alloc != nil {
+		t.wmas.destroy()
 	}
-	// The fields NewState sets.
-	mas.tree = t
-	mas.index, mas.last = first, last
-	mas.node = nil
-	mas.min, mas.max = 0, maxIndex
-	mas.status = StatusStart
-	mas.depth, mas.offset, mas.flags, mas.end = 0, 0, 0, 0
-	mas.storeType = wrInvalid
-	mas.err = 0
-	return mas
+	t.wmas = State{tree: t, index: first, last: last, max: maxIndex, status: StatusStart}
+	return &t.wmas
 }
 
 // StoreRange models mtree_store_range: write entry over [first, last],
@@ -99,8 +95,8 @@ func (t *Tree) writeState(first, last uint64) *State {
 // for a reserved entry (Internal values up to RetryEntry) or first > last,
 // and with ENOMEM when a node cannot be allocated.
 func (t *Tree) StoreRange(first, last uint64, entry any) error {
-	if err := checkStoreEntry("store", first, last, entry); err != nil {
-		return err
+	if !storeRangeOK(first, last, entry) {
+		return checkStoreEntry("store", first, last, entry)
 	}
 	t.mu.Lock()
 	mas := t.writeState(first, last)
@@ -118,8 +114,8 @@ func (t *Tree) Store(index uint64, entry any) error { return t.StoreRange(index,
 // ENOMEM when a node cannot be allocated. Inserting nil into an empty range
 // succeeds and changes nothing.
 func (t *Tree) InsertRange(first, last uint64, entry any) error {
-	if err := checkStoreEntry("insert", first, last, entry); err != nil {
-		return err
+	if !storeRangeOK(first, last, entry) {
+		return checkStoreEntry("insert", first, last, entry)
 	}
 	t.mu.Lock()
 	mas := t.writeState(first, last)

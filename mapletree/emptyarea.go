@@ -14,46 +14,67 @@ func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
 	}
 	n := mas.node
 	typ := n.typ
-	gaps := typ == mapleArange64
 	// The window and the node's lower limit, in locals for the scans.
 	index, last, nodeMin := mas.index, mas.last, mas.min
-	offset := mas.offset
-	min := n.safeMin(offset, nodeMin)
+	pv := &n.pivot
+	offset := uint(mas.offset)
+	safeMin := func(off uint) uint64 { // mas_safe_min
+		if off == 0 {
+			return nodeMin
+		}
+		return pv[off-1] + 1
+	}
+	min := safeMin(offset)
 	// Step left past slots that start above the window.
 	for last < min {
 		offset--
-		min = n.safeMin(offset, nodeMin)
+		min = safeMin(offset)
 	}
-	max := n.safePivot(offset, mas.max)
+	max := n.safePivot(uint8(offset), mas.max)
 	var gap uint64
-	for index <= max {
-		gap = 0
-		if gaps {
-			gap = n.gap[offset]
-		} else if n.slotNull(offset) {
-			gap = max - min + 1
-		}
-		if gap != 0 {
-			if size <= gap && size <= last-min+1 {
+	// One scan per node kind: arange64 nodes keep their children's gaps;
+	// other nodes have a gap wherever a slot is NULL, and never two in a
+	// row.
+	if typ == mapleArange64 {
+		gaps := &n.gap
+		for index <= max {
+			gap = gaps[offset]
+			if gap != 0 && size <= gap && size <= last-min+1 {
 				goto found
 			}
-			if !gaps {
+			if offset == 0 {
+				goto ascend
+			}
+			offset--
+			max = min - 1
+			min = safeMin(offset)
+		}
+	} else {
+		for index <= max {
+			gap = 0
+			if n.slotNull(uint8(offset)) {
+				gap = max - min + 1 // 0 if the slot spans every index
+			}
+			if gap != 0 {
+				if size <= gap && size <= last-min+1 {
+					goto found
+				}
 				// The next slot cannot be a gap.
 				if offset < 2 {
 					goto ascend
 				}
 				offset -= 2
-				max = n.pivot[offset]
-				min = n.safeMin(offset, nodeMin)
+				max = pv[offset]
+				min = safeMin(offset)
 				continue
 			}
+			if offset == 0 {
+				goto ascend
+			}
+			offset--
+			max = min - 1
+			min = safeMin(offset)
 		}
-		if offset == 0 {
-			goto ascend
-		}
-		offset--
-		max = min - 1
-		min = n.safeMin(offset, nodeMin)
 	}
 found:
 	if index > max || size-1 > max-index {
@@ -61,13 +82,13 @@ found:
 		return false
 	}
 	if typ.isLeaf() {
-		mas.offset = offset
+		mas.offset = uint8(offset)
 		*gapMin = min
 		*gapMax = min + gap - 1
 		return true
 	}
 	// Descend (under the lock only).
-	mas.node = n.child(offset)
+	mas.node = n.child(uint8(offset))
 	mas.min = min
 	mas.max = max
 	mas.offset = mas.dataEnd()

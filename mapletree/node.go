@@ -169,6 +169,20 @@ func (n *node) childAt(i uint8) *node { return (*node)(atomic.LoadPointer(&n.slo
 // entryAt loads leaf slot i for a lock-free reader.
 func (n *node) entryAt(i uint8) eword { return loadEword(&n.slots[i].typ, &n.slots[i].data) }
 
+// The lock-free walks index pivots and slots with offsets their own pivot
+// scan bounded (offset <= data end <= 15), so these two read without a
+// bounds check: in the descent a check costs more than the load.
+
+// pivotLoad loads pivot i (i < 15) for a lock-free reader.
+func (n *node) pivotLoad(i uint) uint64 {
+	return atomic.LoadUint64((*uint64)(unsafe.Add(unsafe.Pointer(&n.pivot), i*8)))
+}
+
+// slotRef returns slot i (i < 16).
+func (n *node) slotRef(i uint) *eword {
+	return (*eword)(unsafe.Add(unsafe.Pointer(&n.slots), uintptr(i)*unsafe.Sizeof(eword{})))
+}
+
 // seqBegin returns the leaf's sequence count for a reader, or false if a
 // writer is in the middle of an in-place change.
 func (n *node) seqBegin() (uint32, bool) {

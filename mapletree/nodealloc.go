@@ -63,6 +63,17 @@ func (mas *State) allocated() int { return mas.allocCount }
 // Destroy models mas_destroy: finish a bulk load (rebalancing the last
 // node if it ended up short) and give back the nodes the State still holds.
 func (mas *State) Destroy() {
+	if mas.flags&maStateRebalance != 0 || mas.alloc != nil {
+		mas.destroy()
+		return
+	}
+	// Nothing to finish or give back (the common case, kept inlinable).
+	mas.flags &^= maStateBulk | maStatePrealloc
+	mas.allocCount = 0
+}
+
+// destroy is Destroy's slow path.
+func (mas *State) destroy() {
 	if mas.flags&maStateRebalance != 0 {
 		if mas.isErr() {
 			mas.Reset()

@@ -35,12 +35,13 @@ func (mas *State) rangeWalk() eword {
 			// The kernel scans [1, end); with end 0 the offset is 1.
 			offset = pivotSearch(&n.pivot, 1, maxUint(end, 1), index)
 			if offset < end {
-				max = n.pivotAt(uint8(offset))
+				max = n.pivotLoad(offset)
 			}
-			min = n.pivotAt(uint8(offset-1)) + 1
+			min = n.pivotLoad(offset-1) + 1
 		}
+		s := n.slotRef(offset)
 		if leaf {
-			w := n.entryAt(uint8(offset))
+			w := loadEword(&s.typ, &s.data)
 			if n.dead() || n.seqRetry(seq) {
 				break
 			}
@@ -53,7 +54,7 @@ func (mas *State) rangeWalk() eword {
 			mas.node = n
 			return w
 		}
-		next := n.childAt(uint8(offset))
+		next := (*node)(atomic.LoadPointer(&s.data))
 		if n.dead() {
 			break
 		}
@@ -80,7 +81,7 @@ func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 			end = mapleArange64Slots - 1
 		}
 		off := pivotSearch(&n.pivot, 0, end, index)
-		next := (*node)(atomic.LoadPointer(&n.slots[off&(mapleRange64Slots-1)].data))
+		next := (*node)(atomic.LoadPointer(&n.slotRef(off).data))
 		if n.dead() {
 			return eword{}, false
 		}
@@ -91,7 +92,8 @@ func lookupWalk(n *node, index uint64) (w eword, ok bool) {
 		return eword{}, false
 	}
 	off := pivotSearch(&n.pivot, 0, mapleRange64Slots-1, index)
-	w = n.entryAt(uint8(off))
+	s := n.slotRef(off)
+	w = loadEword(&s.typ, &s.data)
 	if n.dead() || n.seqRetry(seq) {
 		return eword{}, false
 	}
@@ -137,7 +139,12 @@ func (mas *State) walk() eword {
 		mas.status = StatusStart
 	}
 	for {
-		w := mas.stateWalk()
+		// mas_state_walk, one call level saved: start gives a bare root
+		// entry, nothing, or a node to descend from.
+		w := mas.start()
+		if mas.isActive() {
+			w = mas.rangeWalk()
+		}
 		switch {
 		case mas.isStart():
 			continue
