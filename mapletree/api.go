@@ -83,11 +83,21 @@ func checkStoreEntry(op string, first, last uint64, entry any) error {
 // Tree methods that write; they hold the lock, so one State serves them all
 // and a write allocates no State.
 func (t *Tree) writeState(first, last uint64) *State {
-	if t.wmas.alloc != nil {
-		t.wmas.destroy()
+	mas := &t.wmas
+	if mas.alloc != nil {
+		mas.destroy()
 	}
-	t.wmas = State{tree: t, index: first, last: last, max: maxIndex, status: StatusStart}
-	return &t.wmas
+	// The fields NewState sets, one by one: cheaper than a whole-struct
+	// assignment, which pays write barriers for every pointer field.
+	mas.tree = t
+	mas.index, mas.last = first, last
+	mas.node = nil
+	mas.min, mas.max = 0, maxIndex
+	mas.status = StatusStart
+	mas.depth, mas.offset, mas.flags, mas.end = 0, 0, 0, 0
+	mas.storeType = wrInvalid
+	mas.err = 0
+	return mas
 }
 
 // StoreRange models mtree_store_range: write entry over [first, last],

@@ -205,10 +205,7 @@ func (mas *State) start() eword {
 // dataEnd models mas_data_end.
 func (mas *State) dataEnd() uint8 {
 	n := mas.node
-	if n.typ == mapleArange64 {
-		return n.meta.end
-	}
-	if n.dead() {
+	if n.typ != mapleArange64 && n.dead() {
 		return 0
 	}
 	return n.dataEnd(mas.max)
