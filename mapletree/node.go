@@ -309,20 +309,17 @@ func (n *node) maxGap() (uint64, uint8) {
 	var max uint64
 	end := uint(n.meta.end)
 	off := end
-	gaps := n.gap[:end+1]
-	// Scan from the end down; a tie keeps the higher offset. The two
-	// separate conditional assignments compile to conditional moves: the
-	// comparison is data-dependent and would mispredict as a branch.
-	for i := end; ; i-- {
-		g := gaps[i]
-		if g > max {
-			off = i
+	// The kernel scans from the end down and a tie keeps the higher
+	// offset; scanning up with >= finds the same answer (and the end when
+	// every gap is 0) without bounds checks. The two separate conditional
+	// assignments compile to conditional moves: the comparison is
+	// data-dependent and would mispredict as a branch.
+	for i, g := range n.gap[:end+1] {
+		if g >= max {
+			off = uint(i)
 		}
-		if g > max {
+		if g >= max {
 			max = g
-		}
-		if i == 0 {
-			break
 		}
 	}
 	return max, uint8(off)
