@@ -68,29 +68,22 @@ func isZero(e any) bool {
 // and a per-node sequence count (node.seq) lets a lock-free reader notice a
 // pair torn by a concurrent in-place store and retry. The representation
 // keeps loads allocation-free: rebuilding the interface copies two words.
+//
+// Its layout is the runtime's layout of an empty interface (type word,
+// then data word), so pack and unpack are plain two-word copies.
 type eword struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-// eface mirrors the runtime layout of an empty interface.
-type eface struct {
 	typ  unsafe.Pointer
 	data unsafe.Pointer
 }
 
 // pack splits e into its words.
 func pack(e any) eword {
-	f := (*eface)(unsafe.Pointer(&e))
-	return eword{typ: f.typ, data: f.data}
+	return *(*eword)(unsafe.Pointer(&e))
 }
 
 // unpack rebuilds the interface value from its words.
 func (w eword) unpack() any {
-	var e any
-	f := (*eface)(unsafe.Pointer(&e))
-	f.typ, f.data = w.typ, w.data
-	return e
+	return *(*any)(unsafe.Pointer(&w))
 }
 
 // isNull reports the kernel's NULL: a nil interface has no type word.
