@@ -280,7 +280,9 @@ func (mas *State) EmptyAreaRev(min, max, size uint64) error {
 		return errno.Errorf(errno.EINVAL, "mapletree: empty area: size %#x does not fit [%#x, %#x]", size, min, max)
 	}
 	if mas.isStart() {
-		mas.start()
+		if !mas.startAtRoot() { // mas_start, its common case inline
+			mas.start()
+		}
 	} else if mas.offset < 2 && !mas.rewindNode() {
 		return errno.EBUSY
 	}

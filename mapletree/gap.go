@@ -47,11 +47,10 @@ func (mas *State) leafMaxGap() uint64 {
 // maxGapOf models mas_max_gap: a leaf's computed gap, or an arange64 node's
 // recorded largest gap.
 func (mas *State) maxGapOf() uint64 {
-	n := mas.node
-	if n.typ.isLeaf() {
-		return mas.leafMaxGap()
+	if n := mas.node; n.typ >= mapleRange64 { // not a leaf (inlines)
+		return n.gap[n.meta.gap]
 	}
-	return n.gap[n.meta.gap]
+	return mas.leafMaxGap()
 }
 
 // parentGap models mas_parent_gap: record gap value nv at offset of the

@@ -2,6 +2,7 @@ package mapletree
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/arenasim/arenasim/internal/errno"
 )
@@ -170,7 +171,7 @@ func (mas *State) isRootNode() bool { return mas.tree.isRoot(mas.node) }
 // start models mas_start: from ma_start, point at the root. It returns the
 // bare root entry when the tree is one and the range starts at 0.
 func (mas *State) start() eword {
-	if !mas.isStart() {
+	if !mas.isStart() || mas.startAtRoot() {
 		return eword{}
 	}
 	mas.min = 0
@@ -200,6 +201,22 @@ func (mas *State) start() eword {
 		}
 		return w
 	}
+}
+
+// startAtRoot is mas_start's common case, small enough to inline: if the
+// root is a live node, point the State at it and report true; otherwise
+// change nothing.
+func (mas *State) startAtRoot() bool {
+	root := (*node)(atomic.LoadPointer(&mas.tree.rootNode))
+	if root == nil || root.dead() {
+		return false
+	}
+	mas.min, mas.max = 0, math.MaxUint64
+	mas.depth = 0
+	mas.status = StatusActive
+	mas.node = root
+	mas.offset = 0
+	return true
 }
 
 // dataEnd models mas_data_end.

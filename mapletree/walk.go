@@ -141,7 +141,10 @@ func (mas *State) walk() eword {
 	for {
 		// mas_state_walk, one call level saved: start gives a bare root
 		// entry, nothing, or a node to descend from.
-		w := mas.start()
+		var w eword
+		if !mas.isStart() || !mas.startAtRoot() {
+			w = mas.start()
+		}
 		if mas.isActive() {
 			w = mas.rangeWalk()
 		}

@@ -272,6 +272,10 @@ func (wr *wrState) preallocSetup() {
 	if !mas.isActive() {
 		switch mas.status {
 		case StatusStart:
+			if mas.startAtRoot() { // mas_start's common case, inline
+				wr.content = eword{}
+				return
+			}
 			wr.content = mas.start()
 			return
 		case StatusPause, StatusNone, StatusOverflow, StatusUnderflow:
@@ -648,7 +652,9 @@ func (mas *State) newRoot(entry eword) {
 // ENOMEM).
 func (mas *State) insert(entry eword) eword {
 	wr := newWrState(mas, entry)
-	wr.content = mas.start()
+	if !mas.isStart() || !mas.startAtRoot() { // mas_start, its common case inline
+		wr.content = mas.start()
+	}
 	if !wr.content.isNull() {
 		mas.setErr(errno.EEXIST)
 		return wr.content
