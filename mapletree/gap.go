@@ -56,9 +56,8 @@ func (mas *State) maxGapOf() uint64 {
 // parentGap models mas_parent_gap: record gap value nv at offset of the
 // parent and carry the change upwards while it changes a node's maximum.
 func (mas *State) parentGap(offset uint8, nv uint64) {
-	t := mas.tree
-	cur := mas.node
-	p := cur.parentNode()
+	rootMark := mas.tree.rootMarkPtr()
+	p := mas.node.parentNode()
 	for {
 		metaOffset := p.meta.gap
 		metaGap := p.gap[metaOffset]
@@ -75,12 +74,14 @@ func (mas *State) parentGap(offset uint8, nv uint64) {
 			nv, metaOffset = p.maxGap()
 			p.meta.gap = metaOffset
 		}
-		if t.isRoot(p) {
+		// Climb: one read of the parent word gives the root test, the
+		// slot and the parent (ma_is_root, mte_parent_slot, mte_parent).
+		pw := loadParent(p)
+		if pw == rootMark {
 			return
 		}
-		offset = t.parentSlot(p)
-		cur = p
-		p = cur.parentNode()
+		offset = parentSlotOf(pw)
+		p = nodeFromParentWord(pw)
 	}
 }
 
@@ -90,12 +91,13 @@ func (mas *State) updateGap() {
 	if !mas.tree.isAlloc() {
 		return
 	}
-	if mas.isRootNode() {
+	pw := loadParent(mas.node) // the root test, the slot and the parent
+	if pw == mas.tree.rootMarkPtr() {
 		return
 	}
 	maxGap := mas.maxGapOf()
-	pslot := mas.tree.parentSlot(mas.node)
-	if mas.node.parentNode().gap[pslot] != maxGap {
+	pslot := parentSlotOf(pw)
+	if nodeFromParentWord(pw).gap[pslot] != maxGap {
 		mas.parentGap(pslot, maxGap)
 	}
 }
