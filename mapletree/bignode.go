@@ -132,7 +132,7 @@ func (mas *State) mabCopy(masStart, masEnd uint8, b *bigNode, mabStart uint8) {
 	}
 }
 
-// mabToNode models mab_mas_cp: fill mas.node from b[mabStart..mabEnd],
+// toNode models mab_mas_cp: fill mas.node from b[mabStart..mabEnd],
 // setting the metadata (and gaps for arange64 nodes). newMax makes the last
 // pivot copied the State's max.
 func (b *bigNode) toNode(mabStart, mabEnd uint8, mas *State, newMax bool) {
@@ -145,19 +145,16 @@ func (b *bigNode) toNode(mabStart, mabEnd uint8, mas *State, newMax bool) {
 	if n.pivot[np-1] == 0 {
 		n.clearSlot(np)
 	}
-	i := int(mabStart)
-	j := 0
-	for {
-		if j < int(np) {
-			n.pivot[j] = b.pivot[i]
-		}
-		j++
+	// Count the entries to copy: the first, then up to mabEnd while the
+	// pivots are set; then copy the pivots (as many as the node has) and
+	// the slots in one go each.
+	i := int(mabStart) + 1
+	for i <= int(mabEnd) && b.pivot[i] != 0 {
 		i++
-		if !(i <= int(mabEnd) && b.pivot[i] != 0) {
-			break
-		}
 	}
 	cnt := i - int(mabStart)
+	j := cnt
+	copy(n.pivot[:min(cnt, int(np))], b.pivot[mabStart:])
 	copy(n.slots[:cnt], b.slots[mabStart:int(mabStart)+cnt])
 	if newMax {
 		mas.max = b.pivot[i-1]
