@@ -628,7 +628,8 @@ func (t *Tree) findRange(index *uint64, max uint64) (any, uint64, uint64) {
 	if *index > max {
 		return nil, 0, 0
 	}
-	mas := t.NewState(*index, *index)
+	var mas State
+	mas.init(t, *index, *index)
 	var w eword
 	for {
 		w = mas.stateWalk()
@@ -685,12 +686,14 @@ func (t *Tree) ForEach(index, max uint64, fn func(first, last uint64, entry any)
 
 // Next models mt_next: the next entry after index, up to max.
 func (t *Tree) Next(index, max uint64) any {
-	mas := t.NewState(index, index)
+	var mas State
+	mas.init(t, index, index)
 	return mas.Next(max)
 }
 
 // Prev models mt_prev: the previous entry before index, down to min.
 func (t *Tree) Prev(index, min uint64) any {
-	mas := t.NewState(index, index)
+	var mas State
+	mas.init(t, index, index)
 	return mas.Prev(min)
 }

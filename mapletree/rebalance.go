@@ -211,9 +211,12 @@ func (mas *State) spanningRebalance(mast *subtreeState, count uint8) {
 	var split, midSplit, slot uint8
 	newHeight := 0
 	var left, middle, right *node
-	lMas := mas.tree.NewState(mas.index, mas.index)
-	rMas := mas.tree.NewState(mas.index, mas.last)
-	mMas := mas.tree.NewState(mas.index, mas.index)
+	var lMas State
+	lMas.init(mas.tree, mas.index, mas.index)
+	var rMas State
+	rMas.init(mas.tree, mas.index, mas.last)
+	var mMas State
+	mMas.init(mas.tree, mas.index, mas.index)
 	mast.l = &lMas
 	mast.m = &mMas
 	mast.r = &rMas
@@ -313,8 +316,10 @@ func (mas *State) rebalance(b *bigNode) {
 	emptyCount := uint8(mas.height())
 	b.bEnd++
 	bEnd := b.bEnd
-	lMas := mas.tree.NewState(mas.index, mas.last)
-	rMas := mas.tree.NewState(mas.index, mas.last)
+	var lMas State
+	lMas.init(mas.tree, mas.index, mas.last)
+	var rMas State
+	rMas.init(mas.tree, mas.index, mas.last)
 	mast := subtreeState{origL: &lMas, origR: &rMas, bn: b}
 	b.typ = mas.node.typ
 	lMas = *mas

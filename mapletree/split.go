@@ -186,10 +186,14 @@ func (mas *State) split(b *bigNode) {
 	origHeight := mas.height()
 	height := 0
 	var midSplit uint8
-	lMas := mas.tree.NewState(mas.index, mas.last)
-	rMas := mas.tree.NewState(mas.index, mas.last)
-	prevL := mas.tree.NewState(mas.index, mas.last)
-	prevR := mas.tree.NewState(mas.index, mas.last)
+	var lMas State
+	lMas.init(mas.tree, mas.index, mas.last)
+	var rMas State
+	rMas.init(mas.tree, mas.index, mas.last)
+	var prevL State
+	prevL.init(mas.tree, mas.index, mas.last)
+	var prevR State
+	prevR.init(mas.tree, mas.index, mas.last)
 	mast := subtreeState{l: &lMas, r: &rMas, origL: &prevL, origR: &prevR, bn: b}
 	for {
 		more := height <= origHeight

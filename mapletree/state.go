@@ -101,7 +101,21 @@ type State struct {
 
 // NewState models MA_STATE(name, tree, first, last).
 func (t *Tree) NewState(first, last uint64) State {
-	return State{tree: t, index: first, last: last, status: StatusStart, max: math.MaxUint64}
+	var mas State
+	mas.init(t, first, last)
+	return mas
+}
+
+// init is MA_STATE on a State in place. Internal hot paths use it rather
+// than NewState: assigning a returned State makes the compiler build it in
+// a temporary with word stores and copy it with 16-byte loads, which
+// cannot be forwarded from those stores and stall.
+func (mas *State) init(t *Tree, first, last uint64) {
+	*mas = State{}
+	mas.tree = t
+	mas.index, mas.last = first, last
+	mas.max = math.MaxUint64
+	mas.status = StatusStart
 }
 
 // Index returns the start of the State's range (mas->index).
