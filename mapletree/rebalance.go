@@ -211,11 +211,9 @@ func (mas *State) spanningRebalance(mast *subtreeState, count uint8) {
 	var split, midSplit, slot uint8
 	newHeight := 0
 	var left, middle, right *node
-	var lMas State
+	var lMas, rMas, mMas State
 	lMas.init(mas.tree, mas.index, mas.index)
-	var rMas State
 	rMas.init(mas.tree, mas.index, mas.last)
-	var mMas State
 	mMas.init(mas.tree, mas.index, mas.index)
 	mast.l = &lMas
 	mast.m = &mMas
@@ -316,9 +314,8 @@ func (mas *State) rebalance(b *bigNode) {
 	emptyCount := uint8(mas.height())
 	b.bEnd++
 	bEnd := b.bEnd
-	var lMas State
+	var lMas, rMas State
 	lMas.init(mas.tree, mas.index, mas.last)
-	var rMas State
 	rMas.init(mas.tree, mas.index, mas.last)
 	mast := subtreeState{origL: &lMas, origR: &rMas, bn: b}
 	b.typ = mas.node.typ

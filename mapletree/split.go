@@ -186,14 +186,10 @@ func (mas *State) split(b *bigNode) {
 	origHeight := mas.height()
 	height := 0
 	var midSplit uint8
-	var lMas State
-	lMas.init(mas.tree, mas.index, mas.last)
-	var rMas State
-	rMas.init(mas.tree, mas.index, mas.last)
-	var prevL State
-	prevL.init(mas.tree, mas.index, mas.last)
-	var prevR State
-	prevR.init(mas.tree, mas.index, mas.last)
+	var lMas, rMas, prevL, prevR State
+	for _, s := range []*State{&lMas, &rMas, &prevL, &prevR} {
+		s.init(mas.tree, mas.index, mas.last)
+	}
 	mast := subtreeState{l: &lMas, r: &rMas, origL: &prevL, origR: &prevR, bn: b}
 	for {
 		more := height <= origHeight
