@@ -27,6 +27,7 @@ func (mas *State) rangeWalk() eword {
 			}
 		}
 		end := uint(n.dataEnd(max))
+		_ = n.slots[end] // a corrupt end panics here, not in an unchecked read
 		prevMin, prevMax := min, max
 		var offset uint
 		if p := n.pivotAt(0); p >= index {
