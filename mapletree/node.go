@@ -173,6 +173,15 @@ func (n *node) entryAt(i uint8) eword { return loadEword(&n.slots[i].typ, &n.slo
 // scan bounded (offset <= data end <= 15), so these two read without a
 // bounds check: in the descent a check costs more than the load.
 
+// checkEnd panics on a data end past the last slot, which only a corrupt
+// node has, before the unchecked reads use it (a plain bounds-check hint
+// such as _ = n.slots[end] would be a racing read under the race detector).
+func checkEnd(end uint) {
+	if end >= mapleRange64Slots {
+		panic("mapletree: corrupt node: data end past the last slot")
+	}
+}
+
 // pivotLoad loads pivot i (i < 15) for a lock-free reader.
 func (n *node) pivotLoad(i uint) uint64 {
 	return atomic.LoadUint64((*uint64)(unsafe.Add(unsafe.Pointer(&n.pivot), i*8)))

@@ -17,7 +17,7 @@ func (mas *State) rangeWalk() eword {
 	min, max := mas.min, mas.max
 	for {
 		// Only leaves change in place by more than one word (see
-		// lookupWalk), so only a leaf's sequence count is checked.
+		// Load), so only a leaf's sequence count is checked.
 		leaf := n.typ.isLeaf()
 		var seq uint32
 		if leaf {
@@ -27,7 +27,7 @@ func (mas *State) rangeWalk() eword {
 			}
 		}
 		end := uint(n.dataEnd(max))
-		_ = n.slots[end] // a corrupt end panics here, not in an unchecked read
+		checkEnd(end)
 		prevMin, prevMax := min, max
 		var offset uint
 		if p := n.pivotAt(0); p >= index {
@@ -63,42 +63,6 @@ func (mas *State) rangeWalk() eword {
 	}
 	mas.Reset()
 	return eword{}
-}
-
-// lookupWalk models mtree_lookup_walk: the quick descent Load uses. It scans
-// every pivot slot instead of computing the data end (a short node stores
-// its max at its end, so the scan stops there). ok is false when the walk
-// met a dead or changing node and must be retried.
-func lookupWalk(n *node, index uint64) (w eword, ok bool) {
-	// Internal nodes change in place only by single-word child swaps, so
-	// only the leaf needs its sequence count checked.
-	for {
-		typ := n.typ
-		if typ.isLeaf() {
-			break
-		}
-		end := uint(mapleRange64Slots - 1)
-		if typ == mapleArange64 {
-			end = mapleArange64Slots - 1
-		}
-		off := pivotSearch(&n.pivot, 0, end, index)
-		next := (*node)(atomic.LoadPointer(&n.slotRef(off).data))
-		if n.dead() {
-			return eword{}, false
-		}
-		n = next
-	}
-	seq, stable := n.seqBegin()
-	if !stable {
-		return eword{}, false
-	}
-	off := pivotSearch(&n.pivot, 0, mapleRange64Slots-1, index)
-	s := n.slotRef(off)
-	w = loadEword(&s.typ, &s.data)
-	if n.dead() || n.seqRetry(seq) {
-		return eword{}, false
-	}
-	return w, true
 }
 
 // pivotSearch is the pivot scan of every walk, readers' and writers': the
@@ -197,20 +161,50 @@ func (mas *State) rewalkIfDead(n *node, index uint64) bool {
 // Load models mtree_load: the entry at index, or nil. ZeroEntry loads as
 // nil. Load takes no lock and allocates nothing; in RCU mode it may run
 // beside a writer and returns either the old or the new entry.
+//
+// Its descent is mtree_lookup_walk, written inline (one call less on the
+// hottest read): it scans every pivot slot instead of computing the data
+// end (a short node stores its max at its end, so the scan stops there)
+// and starts again from the root when it meets a dead or changing node.
 func (t *Tree) Load(index uint64) any {
 	var w eword
+retry:
 	for {
-		root, rw := t.loadRoot()
-		if root == nil {
+		n, rw := t.loadRoot()
+		if n == nil {
 			if index == 0 {
 				w = rw
 			}
 			break
 		}
-		var ok bool
-		if w, ok = lookupWalk(root, index); ok {
-			break
+		// Internal nodes change in place only by single-word child
+		// swaps, so only the leaf needs its sequence count checked.
+		for {
+			typ := n.typ
+			if typ.isLeaf() {
+				break
+			}
+			end := uint(mapleRange64Slots - 1)
+			if typ == mapleArange64 {
+				end = mapleArange64Slots - 1
+			}
+			off := pivotSearch(&n.pivot, 0, end, index)
+			next := (*node)(atomic.LoadPointer(&n.slotRef(off).data))
+			if n.dead() {
+				continue retry
+			}
+			n = next
 		}
+		seq, stable := n.seqBegin()
+		if !stable {
+			continue
+		}
+		s := n.slotRef(pivotSearch(&n.pivot, 0, mapleRange64Slots-1, index))
+		w = loadEword(&s.typ, &s.data)
+		if n.dead() || n.seqRetry(seq) {
+			continue
+		}
+		break
 	}
 	e := w.unpack()
 	if isZero(e) {

@@ -36,7 +36,7 @@ func (wr *wrState) nodeWalk() {
 	n := mas.node
 	wr.node = n
 	count := uint(n.dataEnd(mas.max))
-	_ = n.slots[count] // a corrupt end panics here, not in an unchecked read
+	checkEnd(count)
 	mas.end = uint8(count)
 	start := uint(mas.offset)
 	offset := pivotSearch(&n.pivot, start, max(start, count), mas.index)
@@ -118,7 +118,7 @@ func (wr *wrState) walk() bool {
 		// mas_wr_walk_descend: find the slot of index and its range.
 		typ := n.typ
 		end := uint(n.dataEnd(max))
-		_ = n.slots[end] // a corrupt end panics here, not in an unchecked read
+		checkEnd(end)
 		offset = pivotSearch(&n.pivot, offset, maxUint(offset, end), index)
 		rMax := max
 		if offset < end {
