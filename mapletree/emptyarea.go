@@ -4,102 +4,122 @@ import (
 	"github.com/arenasim/arenasim/internal/errno"
 )
 
-// revAwalk models mas_rev_awalk: in mas.node, find the highest gap of size
-// that lies in [mas.index, mas.last] and descend into it. It returns true
-// when it settled on a leaf slot (gapMin/gapMax set) or failed (error in the
-// State).
-func (mas *State) revAwalk(size uint64, gapMin, gapMax *uint64) bool {
-	if mas.isErr() {
-		return true
-	}
-	n := mas.node
-	typ := n.typ
-	// The window and the node's lower limit, in locals for the scans.
-	index, last, nodeMin := mas.index, mas.last, mas.min
-	pv := &n.pivot
-	offset := uint(mas.offset)
-	safeMin := func(off uint) uint64 { // mas_safe_min
-		if off == 0 {
-			return nodeMin
+// revAwalkLoop is the search loop of mas_empty_area_rev with mas_rev_awalk
+// written inline (one call less per node visited): from mas.node and
+// mas.offset, find the highest gap of size inside the window [mas.index,
+// mas.last], descending into it and rewinding to earlier slots as needed.
+// It returns the end of the gap found (the State is at its leaf slot), or
+// false when rewinding ran out of nodes; a failed search leaves EBUSY in
+// the State. lastNode is the node the search started from.
+func (mas *State) revAwalkLoop(size uint64, lastNode *node) (gapMax uint64, ok bool) {
+	index, last := mas.index, mas.last // the window
+	for !mas.isErr() {
+		// mas_rev_awalk: in mas.node, find the highest gap of size that
+		// lies in the window and settle on it (a leaf) or descend into it.
+		n := mas.node
+		typ := n.typ
+		nodeMin := mas.min
+		pv := &n.pivot
+		offset := uint(mas.offset)
+		safeMin := func(off uint) uint64 { // mas_safe_min
+			if off == 0 {
+				return nodeMin
+			}
+			return pv[off-1] + 1
 		}
-		return pv[off-1] + 1
-	}
-	min := safeMin(offset)
-	// Step left past slots that start above the window.
-	for last < min {
-		offset--
-		min = safeMin(offset)
-	}
-	max := n.safePivot(uint8(offset), mas.max)
-	var gap uint64
-	// One scan per node kind: arange64 nodes keep their children's gaps;
-	// other nodes have a gap wherever a slot is NULL, and never two in a
-	// row.
-	if typ == mapleArange64 {
-		gaps := &n.gap
-		for index <= max {
-			gap = gaps[offset]
-			if gap != 0 && size <= gap && size <= last-min+1 {
-				goto found
-			}
-			if offset == 0 {
-				goto ascend
-			}
+		min := safeMin(offset)
+		// Step left past slots that start above the window.
+		for last < min {
 			offset--
-			max = min - 1
 			min = safeMin(offset)
 		}
-	} else {
-		for index <= max {
-			gap = 0
-			if n.slotNull(uint8(offset)) {
-				gap = max - min + 1 // 0 if the slot spans every index
-			}
-			if gap != 0 {
+		max := n.safePivot(uint8(offset), mas.max)
+		var gap uint64
+		ascend := false
+		// One scan per node kind: arange64 nodes keep their children's
+		// gaps; other nodes have a gap wherever a slot is NULL, and never
+		// two in a row. Leaving a scan by break is the kernel's "found".
+		// The kernel has one loop testing the kind on every slot; two
+		// loops (which repeat the step to the previous slot, as a shared
+		// closure would cost more than it saves) run ~10% fewer
+		// instructions.
+		if typ == mapleArange64 {
+			gaps := &n.gap
+			for index <= max {
+				gap = gaps[offset]
+				// The kernel also tests gap != 0 first; size >= 1
+				// (EmptyAreaRev refuses 0) makes size <= gap imply it.
 				if size <= gap && size <= last-min+1 {
-					goto found
+					break
 				}
-				// The next slot cannot be a gap.
-				if offset < 2 {
-					goto ascend
+				if offset == 0 {
+					ascend = true
+					break
 				}
-				offset -= 2
-				max = pv[offset]
+				offset--
+				max = min - 1
 				min = safeMin(offset)
-				continue
 			}
-			if offset == 0 {
-				goto ascend
+		} else {
+			for index <= max {
+				gap = 0
+				if n.slotNull(uint8(offset)) {
+					gap = max - min + 1 // 0 if the slot spans every index
+				}
+				if gap != 0 {
+					if size <= gap && size <= last-min+1 {
+						break
+					}
+					// The next slot cannot be a gap.
+					if offset < 2 {
+						ascend = true
+						break
+					}
+					offset -= 2
+					max = pv[offset]
+					min = safeMin(offset)
+					continue
+				}
+				if offset == 0 {
+					ascend = true
+					break
+				}
+				offset--
+				max = min - 1
+				min = safeMin(offset)
 			}
-			offset--
-			max = min - 1
-			min = safeMin(offset)
+		}
+		switch {
+		case ascend:
+			if mas.isRootNode() {
+				mas.setErr(errno.EBUSY)
+			}
+		case index > max || size-1 > max-index:
+			mas.setErr(errno.EBUSY)
+		case typ.isLeaf():
+			mas.offset = uint8(offset)
+			return min + gap - 1, true
+		default:
+			// Descend (under the lock only).
+			mas.node = n.child(uint8(offset))
+			mas.min = min
+			mas.max = max
+			mas.offset = mas.dataEnd()
+		}
+		// mas_rev_awalk found nothing here: go on from the node it left
+		// the State at, or rewind to the slot before this node.
+		if mas.isErr() {
+			break
+		}
+		if lastNode == mas.node {
+			if !mas.rewindNode() {
+				return 0, false
+			}
+		} else {
+			lastNode = mas.node
 		}
 	}
-found:
-	if index > max || size-1 > max-index {
-		mas.setErr(errno.EBUSY)
-		return false
-	}
-	if typ.isLeaf() {
-		mas.offset = uint8(offset)
-		*gapMin = min
-		*gapMax = min + gap - 1
-		return true
-	}
-	// Descend (under the lock only).
-	mas.node = n.child(uint8(offset))
-	mas.min = min
-	mas.max = max
-	mas.offset = mas.dataEnd()
-	return false
-
-ascend:
-	if !mas.isRootNode() {
-		return false
-	}
-	mas.setErr(errno.EBUSY)
-	return false
+	return 0, true
 }
 
 // anodeDescend models mas_anode_descend: in mas.node, find the lowest gap
@@ -272,7 +292,7 @@ func (mas *State) EmptyArea(min, max, size uint64) error {
 // EmptyAreaRev models mas_empty_area_rev: like EmptyArea but the highest
 // fitting range.
 func (mas *State) EmptyAreaRev(min, max, size uint64) error {
-	last := mas.node
+	lastNode := mas.node
 	if min > max {
 		return errno.Errorf(errno.EINVAL, "mapletree: empty area: min %#x > max %#x", min, max)
 	}
@@ -296,17 +316,9 @@ func (mas *State) EmptyAreaRev(min, max, size uint64) error {
 	// The window start must fall within [min, max].
 	mas.index = min
 	mas.last = max
-	for !mas.revAwalk(size, &min, &max) {
-		if mas.isErr() {
-			continue // revAwalk reports the error next time round
-		}
-		if last == mas.node {
-			if !mas.rewindNode() {
-				return errno.EBUSY
-			}
-		} else {
-			last = mas.node
-		}
+	gapMax, ok := mas.revAwalkLoop(size, lastNode)
+	if !ok {
+		return errno.EBUSY
 	}
 	if mas.isErr() {
 		return mas.err
@@ -315,8 +327,8 @@ func (mas *State) EmptyAreaRev(min, max, size uint64) error {
 		return errno.EBUSY
 	}
 	// Clip the gap end to the window.
-	if max < mas.last {
-		mas.last = max
+	if gapMax < mas.last {
+		mas.last = gapMax
 	}
 	mas.index = mas.last - size + 1
 	mas.end = mas.dataEnd()
