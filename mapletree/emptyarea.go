@@ -28,9 +28,13 @@ func (mas *State) revAwalkLoop(size uint64, lastNode *node) (gapMax uint64, ok b
 			return pv[off-1] + 1
 		}
 		min := safeMin(offset)
-		// Step left past slots that start above the window.
-		for last < min {
-			offset--
+		// Step left past slots that start above the window. The kernel
+		// steps one slot at a time; the pivots before the offset (which is
+		// at most the data end) rise and none is ULONG_MAX, so the slot it
+		// stops at is the first whose pivot reaches last, which the
+		// forward pivot scan finds in fewer instructions.
+		if last < min {
+			offset = pivotSearch(pv, 0, offset, last)
 			min = safeMin(offset)
 		}
 		max := n.safePivot(uint8(offset), mas.max)
