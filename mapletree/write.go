@@ -472,8 +472,8 @@ func (wr *wrState) setPivot(i uint8, v uint64, rcu bool) {
 }
 
 // nodeStore models mas_wr_node_store: rebuild the leaf. Outside RCU mode the
-// new contents are built on the stack and copied over the node; in RCU mode
-// a new node replaces the old one, which is marked dead.
+// leaf is rewritten in place; in RCU mode a copy is rewritten and replaces
+// the old leaf, which is marked dead.
 func (wr *wrState) nodeStore(newEnd uint8) {
 	mas := wr.mas
 	offsetEnd := wr.offsetEnd
@@ -486,54 +486,65 @@ func (wr *wrState) nodeStore(newEnd uint8) {
 	if mas.tree.InRCU() {
 		nn := mas.popNode(wr.typ)
 		nn.parent = wr.node.parent
-		wr.fillNodeStore(&nn.nodeBody, offsetEnd, newEnd)
+		nn.nodeBody = wr.node.nodeBody
+		wr.fillNodeStore(nn, offsetEnd, newEnd)
 		old := mas.node
 		mas.node = nn
 		mas.replaceNode(old, height)
 	} else {
-		// Built on the stack, then copied over the node in one go.
-		var reuse nodeBody
-		wr.fillNodeStore(&reuse, offsetEnd, newEnd)
-		wr.node.nodeBody = reuse
+		wr.fillNodeStore(wr.node, offsetEnd, newEnd)
 	}
 	mas.updateGap()
 	mas.end = newEnd
 }
 
-// fillNodeStore builds the node-store result in dst (the body of
-// mas_wr_node_store between "set up node" and "done").
-func (wr *wrState) fillNodeStore(dst *nodeBody, offsetEnd, newEnd uint8) {
+// fillNodeStore rewrites n, which holds the leaf's body, into the body
+// after the write (mas_wr_node_store between "set up node" and "done").
+//
+// The kernel builds the new body in a zeroed node (the stack's, outside
+// RCU mode) from the old one and copies it back. Here the part after the
+// write moves to its place first (copy handles the overlap), then the new
+// ranges are written and the slots and pivots past the new end cleared:
+// the same body, without building and copying a whole node. newEnd, the
+// data end after the write, is where the moved part ends (or the entry's
+// slot when nothing follows it).
+func (wr *wrState) fillNodeStore(n *node, offsetEnd, newEnd uint8) {
 	mas := wr.mas
-	src := wr.node
 	nodePivots := wr.typ.pivots()
-	// Copy from the start to the insert point.
 	off := mas.offset
-	copy(dst.pivot[:off], src.pivot[:off])
-	copy(dst.slots[:off], src.slots[:off])
-	// A new range starting after the old range's start.
-	if wr.rMin < mas.index {
-		dst.slots[off] = wr.content
-		dst.pivot[off] = mas.index - 1
-		off++
-		mas.offset = off
+	split := wr.rMin < mas.index // a new range keeps the start of the old one
+	at := off                    // the entry's slot
+	if split {
+		at++
 	}
-	// The new entry and its range end.
-	if off < nodePivots {
-		dst.pivot[off] = mas.last
-	}
-	dst.slots[off] = wr.entry
 	if offsetEnd <= mas.end {
-		// Copy the rest of the node.
-		d := off + 1
+		// Move the rest of the node to follow the entry.
+		d := at + 1
 		size := mas.end - offsetEnd + 1
-		copy(dst.slots[d:d+size], src.slots[offsetEnd:offsetEnd+size])
-		copy(dst.pivot[d:d+size-1], src.pivot[offsetEnd:offsetEnd+size-1])
+		copy(n.slots[d:d+size], n.slots[offsetEnd:offsetEnd+size])
+		copy(n.pivot[d:d+size-1], n.pivot[offsetEnd:offsetEnd+size-1])
 		if newEnd < nodePivots {
-			dst.pivot[newEnd] = mas.max
+			n.pivot[newEnd] = mas.max
 		}
 	}
+	if split {
+		n.slots[off] = wr.content
+		n.pivot[off] = mas.index - 1
+		mas.offset = at
+	}
+	// The new entry and its range end.
+	if at < nodePivots {
+		n.pivot[at] = mas.last
+	}
+	n.slots[at] = wr.entry
+	// What the kernel's zeroed node leaves empty.
+	clear(n.slots[newEnd+1:])
+	if int(newEnd)+1 < len(n.pivot) {
+		clear(n.pivot[newEnd+1:])
+	}
+	n.meta = metadata{}
 	if newEnd < wr.typ.slots()-1 {
-		dst.meta = metadata{end: newEnd} // mas_leaf_set_meta
+		n.meta = metadata{end: newEnd} // mas_leaf_set_meta
 	}
 }
 
