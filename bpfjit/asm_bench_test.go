@@ -1,6 +1,7 @@
 package bpfjit
 
 import (
+	"github.com/arenasim/arenasim/internal/shared"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,7 +10,7 @@ import (
 // BenchmarkAssemble assembles the conformance suite's largest program in
 // conformance syntax, and its listing in LLVM syntax; figures are per slot.
 func BenchmarkAssemble(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(textSharedPath(b, "testdata/bpf_conformance"), "subnet.data"))
+	data, err := os.ReadFile(filepath.Join(shared.Path(b, "testdata/bpf_conformance"), "subnet.data"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package bpfjit
 
 import (
+	"github.com/arenasim/arenasim/internal/shared"
 	"os"
 	"regexp"
 	"strconv"
@@ -19,7 +20,7 @@ type benchProgram struct {
 // the executed-instruction count its "executed = ... = N" comment states.
 func readBenchProgram(t testing.TB, name string) benchProgram {
 	t.Helper()
-	path := textSharedPath(t, "testdata/bpf_bench/"+name+".data")
+	path := shared.Path(t, "testdata/bpf_bench/"+name+".data")
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	ct, err := ParseConformanceFile(path, data)

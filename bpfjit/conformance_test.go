@@ -3,6 +3,7 @@ package bpfjit
 import (
 	"encoding/hex"
 	"fmt"
+	"github.com/arenasim/arenasim/internal/shared"
 	"sort"
 	"sync"
 	"testing"
@@ -34,9 +35,9 @@ type confCase struct {
 }
 
 // confCases reads ASSEMBLED.txt into cases sorted by name.
-func confCases(t *testing.T) []confCase {
+func confCases(t testing.TB) []confCase {
 	t.Helper()
-	entries := readAssembled(t, textSharedPath(t, "testdata/bpf_conformance/ASSEMBLED.txt"))
+	entries := readAssembled(t, shared.Path(t, "testdata/bpf_conformance/ASSEMBLED.txt"))
 	var cases []confCase
 	for name, e := range entries {
 		c := confCase{name: name, result: e.result, mem: e.mem}

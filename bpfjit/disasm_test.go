@@ -3,6 +3,7 @@ package bpfjit
 import (
 	"bufio"
 	"fmt"
+	"github.com/arenasim/arenasim/internal/shared"
 	"os"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ type llvmForm struct {
 // LD_IMM64 rows give imm and next_imm instead of off.
 func readLLVMTable(t *testing.T) []llvmForm {
 	t.Helper()
-	f, err := os.Open(textSharedPath(t, "testdata/bpf_syntax/llvm19_syntax_table.txt"))
+	f, err := os.Open(shared.Path(t, "testdata/bpf_syntax/llvm19_syntax_table.txt"))
 	require.NoError(t, err)
 	defer f.Close()
 	var forms []llvmForm

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"errors"
+	"github.com/arenasim/arenasim/internal/shared"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,7 +24,7 @@ type assembledEntry struct {
 	words  []string
 }
 
-func readAssembled(t *testing.T, path string) map[string]*assembledEntry {
+func readAssembled(t testing.TB, path string) map[string]*assembledEntry {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -58,7 +59,7 @@ func readAssembled(t *testing.T, path string) map[string]*assembledEntry {
 // conformanceFiles parses every .data file of the suite.
 func conformanceFiles(t *testing.T) (string, []*ConformanceTest) {
 	t.Helper()
-	dir := textSharedPath(t, "testdata/bpf_conformance")
+	dir := shared.Path(t, "testdata/bpf_conformance")
 	names, err := filepath.Glob(filepath.Join(dir, "*.data"))
 	require.NoError(t, err)
 	sort.Strings(names)
@@ -145,7 +146,7 @@ func TestConformanceDisassemblyRoundTrip(t *testing.T) {
 // TestConformanceNegative runs the suite's negative files: the ones whose
 // asm is invalid must fail with a positioned error naming the problem.
 func TestConformanceNegative(t *testing.T) {
-	dir := textSharedPath(t, "testdata/bpf_conformance/negative")
+	dir := shared.Path(t, "testdata/bpf_conformance/negative")
 	cases := []struct {
 		file string
 		pos  string // "line:col"

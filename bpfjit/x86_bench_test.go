@@ -94,9 +94,9 @@ func BenchmarkX86JIT(b *testing.B) {
 	}
 	b.Run("conformance", func(b *testing.B) {
 		var progs [][]Insn
-		for _, c := range x86ConformancePrograms(b) {
+		for _, c := range confCases(b) {
 			if c.name != "callx.data" {
-				progs = append(progs, c.insns)
+				progs = append(progs, c.prog)
 			}
 		}
 		run(b, progs, nil)

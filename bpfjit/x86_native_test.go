@@ -127,7 +127,7 @@ func (n *x86Native) run(r1, r2 uintptr) uint64 { return uint64(n.fn(r1, r2)) }
 // program on this CPU with r1 = its memory and r2 = the memory's length,
 // and compares r0 with the expected result, with and without BMI2 shifts.
 func TestX86NativeConformance(t *testing.T) {
-	cases := x86ConformancePrograms(t)
+	cases := confCases(t)
 	configs := []X86Options{{}}
 	if cpu.X86.HasBMI2 {
 		configs = append(configs, X86Options{BMI2: true})
@@ -139,7 +139,7 @@ func TestX86NativeConformance(t *testing.T) {
 				continue // refused by the JIT, see TestX86Conformance
 			}
 			n := newX86Native(t)
-			p, err := JITX86(c.insns, &o)
+			p, err := JITX86(c.prog, &o)
 			require.NoError(t, err, c.name)
 			n.load(t, p)
 			var r1, r2 uintptr

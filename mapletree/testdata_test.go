@@ -2,6 +2,7 @@ package mapletree
 
 import (
 	"bufio"
+	"github.com/arenasim/arenasim/internal/shared"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,39 +10,9 @@ import (
 	"testing"
 )
 
-// sharedDir finds the project's shared data: ../shared next to the module
-// root (or next to an enclosing directory, for worktrees).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := wd
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		s := filepath.Join(d, "shared")
-		if fi, err := os.Stat(filepath.Join(s, "testdata")); err == nil && fi.IsDir() {
-			return s
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no shared/testdata next to %s or above it", dir)
-		}
-	}
-}
-
 // mapleData returns the path of a file under shared/testdata/maple.
 func mapleData(t testing.TB, name string) string {
-	return filepath.Join(sharedDir(t), "testdata", "maple", name)
+	return shared.Path(t, "testdata/maple/"+name)
 }
 
 // dataLine is one non-comment line of a data file, split into fields.
