@@ -306,7 +306,7 @@ func (pt *PageTable) AllocTables(start, end uint64, l Level) error {
 	} else {
 		v = new(preallocVisitor) // the scratch one is in use
 	}
-	v.walkPolicy = walkPolicy{stop: l, alloc: true}
+	v.walkPolicy = walkPolicy{stop: l, alloc: true, table: true}
 	return pt.walkRange(start, last, v)
 }
 
