@@ -148,7 +148,14 @@ type vtFrame struct {
 	stackPtr   [MaxReg]int64
 	stackFrame [MaxReg]int
 	stackInit  [MaxBPFStack]bool
-	callsite   int
+	// partSpill marks the 8-byte slots whose low bytes the program last
+	// wrote with an aligned store narrower than 8 bytes, which the
+	// verifier may keep as a spilled scalar (save_register_state marks
+	// only the written bytes STACK_SPILL). check_stack_range_initialized
+	// lets a helper read every byte of a spilled scalar's slot, the never
+	// written ones included, so the oracle does too.
+	partSpill [MaxBPFStack / bpfRegSize]bool
+	callsite  int
 }
 
 // vtShadow replays a run's path and reports the first uninitialised read.
@@ -156,6 +163,7 @@ type vtShadow struct {
 	prog       []Insn
 	frames     []*vtFrame
 	checkStack bool
+	spills     bool // the verifier spills narrow scalar stores (bpf_capable)
 	m          *vtMachine
 }
 
@@ -195,12 +203,36 @@ func (s *vtShadow) stackBytes(pc int, r Register, off int16, n int, write bool) 
 	if r >= MaxReg || f.stackPtr[r] < 0 {
 		return nil
 	}
-	return s.stackAt(pc, s.frames[f.stackFrame[r]], f.stackPtr[r]-int64(off), n, write)
+	return s.stackAt(pc, s.frames[f.stackFrame[r]], f.stackPtr[r]-int64(off), n, write, false)
+}
+
+// storeSpill records a program store of n bytes at register r's stack
+// pointer + off after stackBytes marked it: an aligned narrow store of a
+// register or immediate may become a partial spill (check_stack_write_fixed_off);
+// any other store into a slot ends the spill there.
+func (s *vtShadow) storeSpill(r Register, off int16, n int, canSpill bool) {
+	f := s.cur()
+	if r >= MaxReg || f.stackPtr[r] < 0 {
+		return
+	}
+	below := f.stackPtr[r] - int64(off)
+	if below < int64(n) || below > MaxBPFStack {
+		return // stackBytes refused it
+	}
+	fr := s.frames[f.stackFrame[r]]
+	lo := (below - 1) / bpfRegSize // the slot holding the lowest address
+	hi := (below - int64(n)) / bpfRegSize
+	for k := hi; k <= lo; k++ {
+		fr.partSpill[k] = false
+	}
+	if canSpill && s.spills && n < bpfRegSize && below%bpfRegSize == 0 {
+		fr.partSpill[lo] = true
+	}
 }
 
 // stackAt handles n bytes starting at fp-below (below > 0 counts bytes
 // under the frame pointer).
-func (s *vtShadow) stackAt(pc int, f *vtFrame, below int64, n int, write bool) error {
+func (s *vtShadow) stackAt(pc int, f *vtFrame, below int64, n int, write, helper bool) error {
 	for i := 0; i < n; i++ {
 		b := below - int64(i) - 1 // index under fp: fp-1 is 0
 		if b < 0 || b >= MaxBPFStack {
@@ -208,7 +240,10 @@ func (s *vtShadow) stackAt(pc int, f *vtFrame, below int64, n int, write bool) e
 		}
 		if write {
 			f.stackInit[b] = true
-		} else if s.checkStack && !f.stackInit[b] {
+			if helper {
+				f.partSpill[b/bpfRegSize] = false // the helper's write scrubs the spill
+			}
+		} else if s.checkStack && !f.stackInit[b] && !(helper && f.partSpill[b/bpfRegSize]) {
 			return fmt.Errorf("pc %d: %v reads uninitialised stack byte fp%d", pc, s.prog[pc], -b-1)
 		}
 	}
@@ -222,7 +257,7 @@ func (s *vtShadow) helperStack(pc int) error {
 			return fmt.Errorf("pc %d: helper touches a dead frame at %#x", pc, a.addr)
 		}
 		fp := vtStackTop - uint64(k)*MaxBPFStack
-		if err := s.stackAt(pc, s.frames[k], int64(fp-a.addr), a.size, a.write); err != nil {
+		if err := s.stackAt(pc, s.frames[k], int64(fp-a.addr), a.size, a.write, true); err != nil {
 			return err
 		}
 	}
@@ -311,6 +346,7 @@ func (s *vtShadow) step(pc int, helpers map[int32]*HelperProto, kfuncs map[int32
 				if err := s.stackBytes(pc, ins.Dst, ins.Off, n, true); err != nil {
 					return err
 				}
+				s.storeSpill(ins.Dst, ins.Off, n, mode == MemMode || ins.Imm == AtomicStoreRel)
 			}
 		}
 		switch {
@@ -405,7 +441,7 @@ func runVerified(out *Verified, env *VerifyEnv, seed uint64) error {
 	} else if err != nil {
 		return err
 	}
-	s := &vtShadow{prog: out.Insns, frames: []*vtFrame{newVTFrame(-1)}, checkStack: !env.Caps.perfmonCapable(), m: m}
+	s := &vtShadow{prog: out.Insns, frames: []*vtFrame{newVTFrame(-1)}, checkStack: !env.Caps.perfmonCapable(), spills: env.Caps.bpfCapable(), m: m}
 	s.cur().regInit[R1] = true
 	for _, ev := range rec.Events {
 		if ev.Kind != trace.Insn {
@@ -450,4 +486,49 @@ func TestVerifierEngineOracle(t *testing.T) {
 			require.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+// TestHelperReadsPartialSpill pins a kernel rule FuzzVerify ran into: with
+// bpf_capable, an aligned 4-byte store of a constant at fp-208 is kept as a
+// spilled scalar (save_register_state marks only its four bytes
+// STACK_SPILL), and check_stack_range_initialized then lets a helper read
+// the whole slot, fp-204 included, which was never written. Without
+// bpf_capable the store is plain STACK_MISC data and the same key read is
+// refused. A direct load of the unwritten byte is refused either way. The
+// run-time oracle follows the kernel's rule for helper reads only.
+func TestHelperReadsPartialSpill(t *testing.T) {
+	lookup := func(keyOff int32) []Insn {
+		return vProg(vSt(Word, R10, -208, 0x30303030), vMov64Reg(R2, R10), vALU64Imm(Add, R2, keyOff),
+			vLdMapFD(R1, vtHashFD), vCall(FuncMapLookupElem), vJmpImm(JEq, R0, 0, 1),
+			vLdx(Word, R0, R0, 0), vExit())
+	}
+	direct := vProg(vSt(Word, R10, -208, 1), vLdx(Word, R0, R10, -204), vExit())
+
+	bpf := vtEnv()
+	bpf.Caps = CapBPF
+	out, err := Verify(lookup(-207), bpf)
+	require.NoError(t, err)
+	for seed := range uint64(4) {
+		require.NoError(t, runVerified(out, bpf, seed))
+	}
+	_, err = Verify(direct, bpf)
+	require.ErrorContains(t, err, "invalid read from stack off -204+0 size 4")
+
+	unpriv := vtEnv()
+	unpriv.Caps = 0
+	_, err = Verify(lookup(-207), unpriv)
+	require.ErrorContains(t, err, "invalid read from stack R2 off -207+3 size 4")
+
+	// The oracle still catches a helper reading unwritten bytes of a slot
+	// that holds no spill (the store at fp-204 is not 8-byte aligned).
+	prog := vProg(vSt(Word, R10, -204, 1), vMov64Reg(R2, R10), vALU64Imm(Add, R2, -206),
+		vLdMapFD(R1, vtHashFD), vCall(FuncMapLookupElem), vMov64Imm(R0, 0), vExit())
+	for i := range prog {
+		if prog[i].IsLdImm64() && prog[i].Src == PseudoMapFD {
+			pair := LdImm64Insns(prog[i].Dst, 0, vtMapAddr)
+			prog[i], prog[i+1] = pair[0], pair[1]
+		}
+	}
+	err = runVerified(&Verified{Insns: prog}, bpf, 1)
+	require.ErrorContains(t, err, "reads uninitialised stack byte fp-206")
 }
