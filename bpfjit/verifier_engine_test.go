@@ -197,13 +197,23 @@ func (s *vtShadow) def(r Register) {
 	}
 }
 
-// stackBytes checks or marks n bytes at register r's stack pointer + off.
-func (s *vtShadow) stackBytes(pc int, r Register, off int16, n int, write bool) error {
+// stackSlot resolves register r's stack pointer + off to its frame and the
+// byte count under that frame's fp; ok is false when r points elsewhere.
+func (s *vtShadow) stackSlot(r Register, off int16) (fr *vtFrame, below int64, ok bool) {
 	f := s.cur()
 	if r >= MaxReg || f.stackPtr[r] < 0 {
+		return nil, 0, false
+	}
+	return s.frames[f.stackFrame[r]], f.stackPtr[r] - int64(off), true
+}
+
+// stackBytes checks or marks n bytes at register r's stack pointer + off.
+func (s *vtShadow) stackBytes(pc int, r Register, off int16, n int, write bool) error {
+	fr, below, ok := s.stackSlot(r, off)
+	if !ok {
 		return nil
 	}
-	return s.stackAt(pc, s.frames[f.stackFrame[r]], f.stackPtr[r]-int64(off), n, write, false)
+	return s.stackAt(pc, fr, below, n, write, false)
 }
 
 // storeSpill records a program store of n bytes at register r's stack
@@ -211,15 +221,10 @@ func (s *vtShadow) stackBytes(pc int, r Register, off int16, n int, write bool) 
 // register or immediate may become a partial spill (check_stack_write_fixed_off);
 // any other store into a slot ends the spill there.
 func (s *vtShadow) storeSpill(r Register, off int16, n int, canSpill bool) {
-	f := s.cur()
-	if r >= MaxReg || f.stackPtr[r] < 0 {
-		return
+	fr, below, ok := s.stackSlot(r, off)
+	if !ok || below < int64(n) || below > MaxBPFStack {
+		return // not the stack, or stackBytes refused it
 	}
-	below := f.stackPtr[r] - int64(off)
-	if below < int64(n) || below > MaxBPFStack {
-		return // stackBytes refused it
-	}
-	fr := s.frames[f.stackFrame[r]]
 	lo := (below - 1) / bpfRegSize // the slot holding the lowest address
 	hi := (below - int64(n)) / bpfRegSize
 	for k := hi; k <= lo; k++ {
@@ -454,6 +459,20 @@ func runVerified(out *Verified, env *VerifyEnv, seed uint64) error {
 	return nil
 }
 
+// vtResolveMapFDs returns a copy of prog with each map-fd LD_IMM64 turned
+// into the map address, as the verifier would, for running unverified
+// programs through the oracle.
+func vtResolveMapFDs(prog []Insn) []Insn {
+	prog = append([]Insn(nil), prog...)
+	for i := range prog {
+		if prog[i].IsLdImm64() && prog[i].Src == PseudoMapFD {
+			pair := LdImm64Insns(prog[i].Dst, 0, vtMapAddr)
+			prog[i], prog[i+1] = pair[0], pair[1]
+		}
+	}
+	return prog
+}
+
 // TestVerifierEngineOracle shows the run-time check catches what it is
 // for, on programs handed to it without verification.
 func TestVerifierEngineOracle(t *testing.T) {
@@ -474,14 +493,7 @@ func TestVerifierEngineOracle(t *testing.T) {
 		{"context overrun", vProg(vLdx(DWord, R0, R1, 64), vExit()), "invalid memory access"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			prog := append([]Insn(nil), c.prog...)
-			for i := range prog {
-				if prog[i].IsLdImm64() && prog[i].Src == PseudoMapFD {
-					pair := LdImm64Insns(prog[i].Dst, 0, vtMapAddr)
-					prog[i], prog[i+1] = pair[0], pair[1]
-				}
-			}
-			err := runVerified(&Verified{Insns: prog}, env, 1)
+			err := runVerified(&Verified{Insns: vtResolveMapFDs(c.prog)}, env, 1)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), c.want)
 		})
@@ -523,12 +535,6 @@ func TestHelperReadsPartialSpill(t *testing.T) {
 	// that holds no spill (the store at fp-204 is not 8-byte aligned).
 	prog := vProg(vSt(Word, R10, -204, 1), vMov64Reg(R2, R10), vALU64Imm(Add, R2, -206),
 		vLdMapFD(R1, vtHashFD), vCall(FuncMapLookupElem), vMov64Imm(R0, 0), vExit())
-	for i := range prog {
-		if prog[i].IsLdImm64() && prog[i].Src == PseudoMapFD {
-			pair := LdImm64Insns(prog[i].Dst, 0, vtMapAddr)
-			prog[i], prog[i+1] = pair[0], pair[1]
-		}
-	}
-	err = runVerified(&Verified{Insns: prog}, bpf, 1)
+	err = runVerified(&Verified{Insns: vtResolveMapFDs(prog)}, bpf, 1)
 	require.ErrorContains(t, err, "reads uninitialised stack byte fp-206")
 }
