@@ -279,10 +279,29 @@ func (pt *PageTable) Lookup(va uint64) (Leaf, bool) {
 	return v.leaf, v.found && v.leaf.Entry.Present()
 }
 
-// preallocVisitor makes sure the tables down to a level exist.
-type preallocVisitor struct{ walkPolicy }
+// preallocVisitor makes sure the tables down to a level exist. It stops
+// one level above them and allocates each missing one at the entry that
+// points to it, so the walk never steps through the new tables' entries.
+type preallocVisitor struct {
+	walkPolicy
+	pt *PageTable
+}
 
-func (p *preallocVisitor) visit(uint64, uint64, entryRef, Level) error { return nil }
+func (p *preallocVisitor) visit(va, _ uint64, r entryRef, lvl Level) error {
+	e := r.load()
+	if lvl != p.stop || e.Present() || (lvl.CanBeLeaf() && e.Huge()) {
+		return nil // a large leaf above the tables, or the table is there
+	}
+	if !e.None() {
+		return errno.Errorf(errno.EBUSY, "mmu: bad %s 0x%x for 0x%x", lvl.EntryName(), uint64(e), va)
+	}
+	child, err := p.pt.allocTable(lvl-1, va)
+	if err != nil {
+		return err
+	}
+	p.pt.set(r, va, lvl, NewPTE(child, PageTableBits))
+	return nil
+}
 
 // AllocTables allocates every missing table that entries of level l over
 // [start, end) live in, without installing any leaf: with l = LevelPT the
@@ -306,7 +325,7 @@ func (pt *PageTable) AllocTables(start, end uint64, l Level) error {
 	} else {
 		v = new(preallocVisitor) // the scratch one is in use
 	}
-	v.walkPolicy = walkPolicy{stop: l, alloc: true, table: true}
+	v.walkPolicy, v.pt = walkPolicy{stop: l + 1, alloc: true}, pt
 	return pt.walkRange(start, last, v)
 }
 

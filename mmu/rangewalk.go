@@ -32,10 +32,6 @@ type visitor interface {
 	// clears reports whether the operation can leave tables empty (the
 	// walk then frees them under the FreeEmptyTables policy).
 	clears() bool
-	// tablesOnly reports that the visitor only needs the tables holding
-	// the stop level's entries to exist: the walk makes sure of them and
-	// does not step through their 512 entries.
-	tablesOnly() bool
 	// leafHere reports whether a missing entry at level lvl, wholly inside
 	// the range, should be visited to place a large leaf there.
 	leafHere(va uint64, lvl Level) bool
@@ -47,15 +43,14 @@ type visitor interface {
 
 // walkPolicy answers the walker's questions for a visitor that embeds it.
 type walkPolicy struct {
-	stop                         Level
-	alloc, split, empties, table bool
+	stop                  Level
+	alloc, split, empties bool
 }
 
 func (p walkPolicy) stopAt() Level               { return p.stop }
 func (p walkPolicy) allocates() bool             { return p.alloc }
 func (p walkPolicy) splits() bool                { return p.split }
 func (p walkPolicy) clears() bool                { return p.empties }
-func (p walkPolicy) tablesOnly() bool            { return p.table }
 func (p walkPolicy) leafHere(uint64, Level) bool { return false }
 
 // walkRange runs v over [start, last] (inclusive, so the range may end at
@@ -122,9 +117,6 @@ func (pt *PageTable) walkEntry(r entryRef, lvl Level, va, last uint64, whole boo
 		pt.set(r, va, lvl, NewPTE(child, PageTableBits))
 	}
 	child := r.load().PFN()
-	if lvl-1 == v.stopAt() && v.tablesOnly() {
-		return nil
-	}
 	if err := pt.walkTable(child, lvl-1, va, last, v); err != nil {
 		return err
 	}
